@@ -1,0 +1,61 @@
+"""Channel dependency graphs (clcNet, seed 002 §3.1): which input channels each output channel depends on.
+
+``channel_dependency`` probes the real module: it feeds one image per input channel (that channel all ones,
+the rest zero) through the module with every kernel and BN scale set to one and every bias to zero. All
+values then stay non-negative, so nothing cancels and an output channel is non-zero exactly when a path of
+non-zero weights connects it to the probed input channel — the CDG, read off the implementation itself
+rather than re-derived from its hyper-parameters. BN runs on its (initial) running statistics.
+
+The channel receptive field (CRF) of an output channel is the number of inputs it depends on; a kernel
+or block has the full channel receptive field (FCRF) when every output depends on every input (§3.3).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def _probe_variables(variables):
+    def fill(path, leaf):
+        return jnp.zeros_like(leaf) if path[-1].key == "bias" else jnp.ones_like(leaf)
+
+    params = jax.tree_util.tree_map_with_path(fill, variables["params"])
+    return {**variables, "params": params}
+
+
+def channel_dependency(module: nn.Module, in_features: int, *, spatial: int = 5, **call_kwargs) -> np.ndarray:
+    """Boolean [C_in, C_out]: entry (i, o) is True iff output channel o depends on input channel i.
+
+    ``call_kwargs`` are passed to the module's ``__call__`` (e.g. ``train=False`` for blocks with BN).
+    ``spatial`` must be large enough for the module's strides to leave at least one output pixel.
+    """
+    probe = jnp.broadcast_to(jnp.eye(in_features)[:, None, None, :], (in_features, spatial, spatial, in_features))
+    apply = functools.partial(module.apply, **call_kwargs)
+    variables = module.init(jax.random.key(0), probe[:1], **call_kwargs)
+    out = apply(_probe_variables(variables), probe)
+    return np.asarray(jnp.abs(out).sum(axis=(1, 2)) > 0)
+
+
+def compose(*masks: np.ndarray) -> np.ndarray:
+    """CDG of a chain of ops: boolean matrix product of their [C_in, C_out] masks."""
+    result = masks[0]
+    for mask in masks[1:]:
+        if result.shape[1] != mask.shape[0]:
+            raise ValueError(f"cannot chain a CDG with {result.shape[1]} outputs into one with {mask.shape[0]} inputs")
+        result = (result.astype(np.int64) @ mask.astype(np.int64)) > 0
+    return result
+
+
+def channel_receptive_fields(mask: np.ndarray) -> np.ndarray:
+    """CRF size of every output channel (seed 002 §3.1)."""
+    return mask.sum(axis=0)
+
+
+def has_full_channel_receptive_field(mask: np.ndarray) -> bool:
+    """FCRF: every output channel depends on every input channel (seed 002 §3.3)."""
+    return bool(np.all(mask))

@@ -1,0 +1,205 @@
+"""Channel-local convolutions: dense, grouped and depthwise, with any kernel and stride.
+
+A grouped convolution (Krizhevsky et al. 2012; ResNeXt; ShuffleNet V1 §3.1) splits the C_in input and
+C_out output channels into ``groups`` contiguous groups; output group j reads input group j only.
+Depthwise convolution (MobileNet V1 §3.1) is the case groups = C_in = C_out. clcNet (seed 002 §3.1) calls
+these channel-local convolutions (CLC); their channel dependency graph is ``channel_mask``.
+
+Implementations (``impl``):
+  lax      canonical: ``lax.conv_general_dilated`` with ``feature_group_count``.
+  einsum   1×1 kernels only: one batched matmul per group (strided input sliced first).
+  shifted  groups of at most ``SHIFTED_MAX_GROUP_WIDTH`` input channels (depthwise included):
+           k_h·k_w·(C_in/groups) shifted multiply-adds over the padded input, each broadcast over the
+           group's outputs; it can also emit the outputs interlaced (see ``lightnets.ops.interlaced``).
+
+``conv_case`` names the shape class that ``AUTO_CHOICES`` keys on: 'depthwise' (groups = C_in = C_out),
+'pointwise' (other 1×1, unpadded), 'grouped' (other spatial convs with narrow groups) and 'spatial'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lightnets.ops.dispatch import resolve_impl
+from lightnets.ops.padding import Padding, PadPairs, explicit_padding
+
+IMPLS = ("lax", "einsum", "shifted")
+# The shifted form unrolls k_h·k_w·(C_in/groups) terms; wider groups are left to the convolution.
+SHIFTED_MAX_GROUP_WIDTH = 8
+
+# He-normal with fan_out, as the PyTorch references (torchvision, megvii ShuffleNet) initialise convs.
+default_kernel_init = nn.initializers.variance_scaling(2.0, "fan_out", "normal")
+
+
+def check_groups(in_features: int, out_features: int, groups: int, *, what: str = "grouped conv") -> None:
+    """Raises a clear error unless ``groups`` divides both channel counts."""
+    if groups < 1 or in_features % groups or out_features % groups:
+        raise ValueError(
+            f"{what}: groups={groups} must divide in_features={in_features} and out_features={out_features}"
+        )
+
+
+def grouped_channel_mask(in_features: int, out_features: int, groups: int) -> np.ndarray:
+    """Boolean [C_in, C_out]: input i feeds output o iff both lie in the same contiguous group."""
+    check_groups(in_features, out_features, groups)
+    in_group = np.arange(in_features) // (in_features // groups)
+    out_group = np.arange(out_features) // (out_features // groups)
+    return in_group[:, None] == out_group[None, :]
+
+
+def block_diagonal_kernel(kernels: Sequence[jax.Array]) -> jax.Array:
+    """The dense HWIO kernel whose diagonal blocks are ``kernels`` (each HWIO, same k_h×k_w), zeros elsewhere."""
+    c_in = sum(k.shape[2] for k in kernels)
+    columns, row = [], 0
+    for k in kernels:
+        columns.append(jnp.pad(k, ((0, 0), (0, 0), (row, c_in - row - k.shape[2]), (0, 0))))
+        row += k.shape[2]
+    return jnp.concatenate(columns, axis=-1)
+
+
+def conv_case(in_features: int, kernel_shape: Sequence[int], groups: int, pads: PadPairs) -> str:
+    """The shape class of a grouped convolution, as ``AUTO_CHOICES`` keys it (see the module docstring)."""
+    if groups == in_features == kernel_shape[3]:
+        return "depthwise"
+    if tuple(kernel_shape[:2]) == (1, 1) and pads == ((0, 0), (0, 0)):
+        return "pointwise"
+    if groups > 1 and in_features // groups <= SHIFTED_MAX_GROUP_WIDTH:
+        return "grouped"
+    return "spatial"
+
+
+def applicable_impls(in_features: int, kernel_shape: Sequence[int], groups: int, pads: PadPairs) -> tuple[str, ...]:
+    """The implementations of ``IMPLS`` that can compute this call."""
+    pointwise = tuple(kernel_shape[:2]) == (1, 1) and pads == ((0, 0), (0, 0))
+    narrow = groups > 1 and in_features // groups <= SHIFTED_MAX_GROUP_WIDTH
+    return ("lax",) + (("einsum",) if pointwise else ()) + (("shifted",) if narrow else ())
+
+
+def _conv_lax(x, kernel, strides, pads, groups):
+    return jax.lax.conv_general_dilated(
+        x, kernel, window_strides=strides, padding=pads,
+        dimension_numbers=("NHWC", "HWIO", "NHWC"), feature_group_count=groups,
+    )
+
+
+def _conv_einsum(x, kernel, strides, groups):
+    x = x[:, :: strides[0], :: strides[1], :]
+    n, h, w, c_in = x.shape
+    c_out = kernel.shape[-1]
+    xg = x.reshape(n, h, w, groups, c_in // groups)
+    kg = kernel.reshape(c_in // groups, groups, c_out // groups).transpose(1, 0, 2)
+    return jnp.einsum("nhwgi,gio->nhwgo", xg, kg).reshape(n, h, w, c_out)
+
+
+def _group_channel_sources(x: jax.Array, groups: int, per_group: int, interlace_outputs: bool) -> list[jax.Array]:
+    """For each in-group channel c, the NHWC tensor whose output channel o holds input c of o's group."""
+    n, h, w, c_in = x.shape
+    width = c_in // groups
+    if width == 1 and per_group == 1:
+        return [x]
+    x = x.reshape(n, h, w, groups, width)
+    layout = (n, h, w, per_group, groups) if interlace_outputs else (n, h, w, groups, per_group)
+    sources = []
+    for c in range(width):
+        channel = x[..., c][..., None, :] if interlace_outputs else x[..., c][..., None]
+        sources.append(jnp.broadcast_to(channel, layout).reshape(n, h, w, groups * per_group))
+    return sources
+
+
+def conv_shifted(
+    x: jax.Array, kernel: jax.Array, strides: Sequence[int], pads: PadPairs, groups: int, *,
+    interlace_outputs: bool = False,
+) -> jax.Array:
+    """Grouped convolution as Σ over taps (i, j) and in-group channels c of a strided window × kernel[i, j, c].
+
+    Channel c of every group is first broadcast to the group's outputs (for depthwise convs this is the
+    input itself), so each term is an elementwise multiply-add; no gather or matmul is traced. With
+    ``interlace_outputs`` the outputs are laid out interlaced, output j·groups + i being output j of
+    group i (clcNet's ChannelInterlace, seed 002 §3.2), and the kernel's columns are permuted to match.
+    """
+    kh, kw, width, c_out = kernel.shape
+    per_group = c_out // groups
+    if interlace_outputs:
+        kernel = kernel.reshape(kh, kw, width, groups, per_group).swapaxes(-1, -2).reshape(kernel.shape)
+    x = jnp.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
+    n, hp, wp, _ = x.shape
+    ho, wo = (hp - kh) // strides[0] + 1, (wp - kw) // strides[1] + 1
+    out = None
+    for c, source in enumerate(_group_channel_sources(x, groups, per_group, interlace_outputs)):
+        for i in range(kh):
+            for j in range(kw):
+                window = jax.lax.slice(
+                    source, (0, i, j, 0), (n, i + (ho - 1) * strides[0] + 1, j + (wo - 1) * strides[1] + 1, c_out),
+                    (1, strides[0], strides[1], 1),
+                )
+                term = window * kernel[i, j, c]
+                out = term if out is None else out + term
+    return out
+
+
+def grouped_conv(
+    x: jax.Array, kernel: jax.Array, *, strides: Sequence[int] = (1, 1), padding: Padding | PadPairs = "symmetric",
+    groups: int = 1, impl: str = "auto",
+) -> jax.Array:
+    """Grouped 2-D convolution of NHWC ``x`` with an HWIO ``kernel`` of shape (k_h, k_w, C_in/groups, C_out)."""
+    strides = tuple(strides)
+    c_in, c_out = x.shape[-1], kernel.shape[-1]
+    check_groups(c_in, c_out, groups)
+    if kernel.shape[2] * groups != c_in:
+        raise ValueError(f"kernel {kernel.shape} does not fit C_in={c_in} with groups={groups}")
+    pads = explicit_padding(padding, kernel.shape[:2], strides, x.shape[1:3])
+    chosen = resolve_impl(
+        "grouped_conv", impl, IMPLS, applicable=applicable_impls(c_in, kernel.shape, groups, pads),
+        case=conv_case(c_in, kernel.shape, groups, pads),
+    )
+    if chosen == "einsum":
+        return _conv_einsum(x, kernel, strides, groups)
+    if chosen == "shifted":
+        return conv_shifted(x, kernel, strides, pads, groups)
+    return _conv_lax(x, kernel, strides, pads, groups)
+
+
+class GroupedConv(nn.Module):
+    """Convolution with ``groups`` contiguous channel groups (groups=1: dense; =C_in=C_out: depthwise)."""
+
+    features: int
+    kernel_size: Sequence[int] = (1, 1)
+    strides: Sequence[int] = (1, 1)
+    padding: Padding = "symmetric"
+    groups: int = 1
+    use_bias: bool = False
+    impl: str = "auto"
+    dtype: Any = None
+    param_dtype: Any = jnp.float32
+    kernel_init: Any = default_kernel_init
+    bias_init: Any = nn.initializers.zeros
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        c_in = x.shape[-1]
+        check_groups(c_in, self.features, self.groups, what=f"{self.name or 'GroupedConv'}")
+        kh, kw = self.kernel_size
+        kernel = self.param("kernel", self.kernel_init, (kh, kw, c_in // self.groups, self.features), self.param_dtype)
+        dtype = self.dtype or x.dtype
+        y = grouped_conv(
+            x.astype(dtype), kernel.astype(dtype), strides=self.strides, padding=self.padding,
+            groups=self.groups, impl=self.impl,
+        )
+        if self.use_bias:
+            y = y + self.param("bias", self.bias_init, (self.features,), self.param_dtype).astype(dtype)
+        return y
+
+    def channel_mask(self, in_features: int) -> np.ndarray:
+        """The op's channel dependency graph as a boolean [C_in, C_out] matrix."""
+        return grouped_channel_mask(in_features, self.features, self.groups)
+
+
+def depthwise_conv(channels: int, kernel_size: Sequence[int] = (3, 3), **kwargs: Any) -> GroupedConv:
+    """A depthwise ``GroupedConv`` (MobileNet V1 §3.1): one k_h×k_w filter per channel."""
+    return GroupedConv(channels, kernel_size, groups=channels, **kwargs)

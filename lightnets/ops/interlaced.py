@@ -1,0 +1,112 @@
+"""Interlaced grouped convolution, IGC (clcNet, seed 002 §3.2; REFERENCE.md §3.1).
+
+IGC keeps a grouped convolution's connectivity but interlaces its output channels into "fields": with
+``g`` groups of ``L/g`` outputs each, output position ``j·g + i`` holds output j of group i. In clcnet.torch
+this is a contiguous grouped conv followed by ``ChannelInterlace(x, L, g)``, ``out[i + j·g] = x[i·M + j]``
+with M = L/g — exactly ShuffleNet's paper-direction ``channel_shuffle(x, g)``. A following contiguous
+grouped 1×1 (the CLC block's GC) then reads every IGC group as long as g1·g2 ≤ L (seed 002 eq. 1).
+
+Implementations of ``interlaced_group_conv`` (``impl``):
+  lax      canonical: ``grouped_conv(impl='lax')`` then ``interlace``.
+  einsum   1×1 kernels: ``grouped_conv(impl='einsum')`` then ``interlace``.
+  shifted  narrow groups: the shifted multiply-adds of ``grouped_conv`` laid out interlaced, so no
+           separate permutation is traced.
+``fold_interlace`` instead folds the permutation into the following convolution's kernel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lightnets.ops.dispatch import resolve_impl
+from lightnets.ops.grouped import (
+    IMPLS, applicable_impls, block_diagonal_kernel, check_groups, conv_case, conv_shifted, default_kernel_init, grouped_channel_mask,
+    grouped_conv,
+)
+from lightnets.ops.padding import Padding, PadPairs, explicit_padding
+from lightnets.ops.shuffle import channel_shuffle, permutation_mask, shuffle_permutation
+
+
+def interlace(x: jax.Array, groups: int, *, impl: str = "auto") -> jax.Array:
+    """clcNet's ChannelInterlace: output j·groups + i ← input i·(C/groups) + j."""
+    return channel_shuffle(x, groups, impl=impl)
+
+
+def interlace_permutation(channels: int, groups: int) -> np.ndarray:
+    """Index array ``p`` with ``interlace(x)[..., k] = x[..., p[k]]``."""
+    return shuffle_permutation(channels, groups)
+
+
+def interlaced_channel_mask(in_features: int, out_features: int, groups: int) -> np.ndarray:
+    """Boolean [C_in, C_out] channel dependency graph of IGC: the grouped mask with interlaced columns."""
+    grouped = grouped_channel_mask(in_features, out_features, groups)
+    return grouped @ permutation_mask(interlace_permutation(out_features, groups))
+
+
+def interlaced_group_conv(
+    x: jax.Array, kernel: jax.Array, *, strides: Sequence[int] = (1, 1), padding: Padding | PadPairs = "symmetric",
+    groups: int = 1, impl: str = "auto",
+) -> jax.Array:
+    """``interlace(grouped_conv(x, kernel, groups=groups), groups)``; ``kernel`` is the contiguous grouped one."""
+    strides = tuple(strides)
+    c_in, c_out = x.shape[-1], kernel.shape[-1]
+    check_groups(c_in, c_out, groups, what="interlaced group conv")
+    if kernel.shape[2] * groups != c_in:
+        raise ValueError(f"kernel {kernel.shape} does not fit C_in={c_in} with groups={groups}")
+    pads = explicit_padding(padding, kernel.shape[:2], strides, x.shape[1:3])
+    chosen = resolve_impl(
+        "interlaced_group_conv", impl, IMPLS, applicable=applicable_impls(c_in, kernel.shape, groups, pads),
+        case=conv_case(c_in, kernel.shape, groups, pads),
+    )
+    if chosen == "shifted":
+        return conv_shifted(x, kernel, strides, pads, groups, interlace_outputs=True)
+    return interlace(grouped_conv(x, kernel, strides=strides, padding=pads, groups=groups, impl=chosen), groups)
+
+
+def fold_interlace(kernel: jax.Array, interlace_groups: int, *, groups: int = 1) -> jax.Array:
+    """The dense HWIO kernel K' with ``conv(x, K') == grouped_conv(interlace(x, interlace_groups), kernel, groups)``.
+
+    ``kernel`` is the following convolution's (k_h, k_w, C/groups, C_out) kernel, e.g. the CLC block's
+    grouped 1×1 GC (seed 002 §3.1). The result is dense (groups=1): it saves the permutation at the cost of
+    ``groups``× the multiply-adds, so it is a deployment rewrite, not a training path.
+    """
+    channels = kernel.shape[2] * groups
+    check_groups(channels, kernel.shape[3], groups, what="fold_interlace")
+    dense = block_diagonal_kernel(jnp.split(kernel, groups, axis=-1))
+    rows = np.argsort(interlace_permutation(channels, interlace_groups))
+    return dense[:, :, rows, :]
+
+
+class InterlacedGroupConv(nn.Module):
+    """Grouped convolution with ``groups`` contiguous groups whose outputs are interlaced."""
+
+    features: int
+    kernel_size: Sequence[int] = (3, 3)
+    strides: Sequence[int] = (1, 1)
+    padding: Padding = "symmetric"
+    groups: int = 1
+    impl: str = "auto"
+    dtype: Any = None
+    param_dtype: Any = jnp.float32
+    kernel_init: Any = default_kernel_init
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        c_in = x.shape[-1]
+        check_groups(c_in, self.features, self.groups, what="interlaced group conv")
+        kh, kw = self.kernel_size
+        kernel = self.param("kernel", self.kernel_init, (kh, kw, c_in // self.groups, self.features), self.param_dtype)
+        dtype = self.dtype or x.dtype
+        return interlaced_group_conv(
+            x.astype(dtype), kernel.astype(dtype), strides=self.strides, padding=self.padding,
+            groups=self.groups, impl=self.impl,
+        )
+
+    def channel_mask(self, in_features: int) -> np.ndarray:
+        return interlaced_channel_mask(in_features, self.features, self.groups)

@@ -1,0 +1,94 @@
+"""Named model variants in timm's style: ``create_model('mobilenet_v2_100', num_classes=10)``.
+
+Each family module registers ``functools.partial``s of its Linen class; overrides are checked against the
+class's fields before construction so a typo fails with the list of valid keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import fnmatch
+import functools
+from typing import Any
+
+import flax.linen as nn
+
+_MODELS: dict[str, functools.partial] = {}
+_REFERENCES: dict[str, "ReferenceCounts"] = {}
+_INTERNAL_FIELDS = ("parent", "name")
+
+
+@dataclasses.dataclass(frozen=True)
+class ReferenceCounts:
+    """Published counts a variant is meant to reproduce (for comparison only; ours are computed).
+
+    ``params``/``madds`` in units (not millions); ``source`` names the table or file they come from,
+    ``input_size`` the resolution they were counted at.
+    """
+
+    params: float | None
+    madds: float | None
+    source: str
+    input_size: int = 224
+
+
+def register_model(
+    name: str, model_cls: type[nn.Module], *, reference: ReferenceCounts | None = None, **defaults: Any
+) -> functools.partial:
+    """Registers ``name`` as ``model_cls(**defaults)``; returns the partial for module-level aliases."""
+    if name in _MODELS:
+        raise ValueError(f"model {name!r} is registered twice")
+    _check_keys(name, model_cls, defaults)
+    _MODELS[name] = functools.partial(model_cls, **defaults)
+    if reference is not None:
+        _REFERENCES[name] = reference
+    return _MODELS[name]
+
+
+def reference_counts(name: str) -> ReferenceCounts | None:
+    """The published counts registered for ``name``, if any."""
+    _import_families()
+    return _REFERENCES.get(name)
+
+
+def model_fields(model_cls: type[nn.Module]) -> tuple[str, ...]:
+    """The configurable fields of a model class."""
+    return tuple(f.name for f in dataclasses.fields(model_cls) if f.name not in _INTERNAL_FIELDS)
+
+
+def _check_keys(name: str, model_cls: type[nn.Module], overrides: dict[str, Any]) -> None:
+    valid = model_fields(model_cls)
+    unknown = sorted(set(overrides) - set(valid))
+    if unknown:
+        raise ValueError(f"{name}: unknown option(s) {', '.join(unknown)}; valid: {', '.join(valid)}")
+
+
+def create_model(name: str, **overrides: Any) -> nn.Module:
+    """Builds the registered model ``name`` with ``overrides`` applied to its fields."""
+    _import_families()
+    if name not in _MODELS:
+        close = difflib.get_close_matches(name, _MODELS, n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise ValueError(f"unknown model {name!r}{hint}; run `python -m lightnets.summary --list` for all "
+                         f"{len(_MODELS)} registered names")
+    factory = _MODELS[name]
+    _check_keys(name, factory.func, overrides)
+    return factory(**overrides)
+
+
+def model_class(name: str) -> type[nn.Module]:
+    create_model(name)  # validates the name
+    return _MODELS[name].func
+
+
+def list_models(pattern: str = "*") -> list[str]:
+    """Registered names matching a shell-style ``pattern``, sorted."""
+    _import_families()
+    return sorted(n for n in _MODELS if fnmatch.fnmatch(n, pattern))
+
+
+def _import_families() -> None:
+    import lightnets.models  # noqa: F401  (each family module registers its variants on import)
+
+

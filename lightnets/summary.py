@@ -1,0 +1,104 @@
+"""Model summary: ``python -m lightnets.summary NAME [--input-size S] [--num-classes K] [--set key=value ...]
+[--layers] [--json]``; ``python -m lightnets.summary --list`` prints every registered name.
+
+Counts follow REFERENCE.md §7 (see ``lightnets.analysis.counting``). ``--json`` prints one object with
+``params`` (all trainable values incl. BN γ/β and biases), ``params_without_bn``, ``bn_params``, ``madds``,
+``input_size``, ``num_classes`` and, with ``--layers``, a ``layers`` list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import dataclasses
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import jax.numpy as jnp
+
+from lightnets.analysis.counting import ModelCounts, count_model
+from lightnets.registry import create_model, list_models
+
+DTYPE_FIELDS = ("dtype", "param_dtype")
+
+
+def parse_override(item: str) -> tuple[str, Any]:
+    """``key=value`` → (key, value), the value read as a Python literal when it is one, else as a string."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key:
+        raise ValueError(f"--set expects key=value, got {item!r}")
+    if key in DTYPE_FIELDS:
+        return key, jnp.dtype(raw)
+    try:
+        return key, ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        return key, raw
+
+
+def default_input_size(model) -> int:
+    return getattr(type(model), "default_input_size", 224)
+
+
+def format_table(name: str, counts: ModelCounts) -> str:
+    lines = [f"{name}: input {counts.input_size}x{counts.input_size}, {counts.num_classes} classes"]
+    if counts.layers:
+        width = max(len(layer.name) for layer in counts.layers)
+        lines.append(f"{'layer':<{width}}  {'output':>14}  {'params':>10}  {'BN γβ':>8}  {'MAdds (M)':>10}")
+        for layer in counts.layers:
+            shape = "x".join(map(str, layer.output_shape[1:])) if layer.output_shape else "-"
+            lines.append(
+                f"{layer.name:<{width}}  {shape:>14}  {layer.params:>10,}  {layer.bn_params:>8,}  "
+                f"{layer.madds / 1e6:>10.3f}"
+            )
+    lines.append(
+        f"params {counts.params:,} ({counts.params / 1e6:.3f}M; without BN γβ {counts.params_without_bn:,})  "
+        f"MAdds {counts.madds:,} ({counts.madds / 1e6:.2f}M)"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lightnets.summary", description=__doc__.split("\n\n")[0])
+    parser.add_argument("name", nargs="?", help="registered model name (see --list)")
+    parser.add_argument("--list", action="store_true", help="print every registered model name and exit")
+    parser.add_argument("--input-size", type=int, help="square input side (default: the model's own)")
+    parser.add_argument("--num-classes", type=int, help="classifier outputs (default: the model's own)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a model field")
+    parser.add_argument("--layers", action="store_true", help="per-layer breakdown")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    if args.list:
+        print("\n".join(list_models()))
+        return 0
+    if not args.name:
+        parser.error("a model name is required (or --list)")
+    try:
+        overrides = dict(parse_override(item) for item in args.set)
+        if args.num_classes is not None:
+            overrides["num_classes"] = args.num_classes
+        model = create_model(args.name, **overrides)
+        input_size = args.input_size or default_input_size(model)
+        if input_size < 1:
+            raise ValueError(f"--input-size must be positive, got {input_size}")
+        counts = count_model(model, input_size)
+    except (ValueError, TypeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        out = {"name": args.name, **counts.as_dict()}
+        if args.layers:
+            out["layers"] = [
+                {"name": layer.name, "output_shape": layer.output_shape, "params": layer.params,
+                 "bn_params": layer.bn_params, "madds": layer.madds}
+                for layer in counts.layers
+            ]
+        print(json.dumps(out))
+    else:
+        print(format_table(args.name, counts if args.layers else dataclasses.replace(counts, layers=())))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""The registry contract and the `python -m lightnets.summary` command line."""
+
+import json
+import subprocess
+import sys
+
+import flax.linen as nn
+import pytest
+
+from lightnets import ReferenceCounts, create_model, list_models, reference_counts, register_model
+from lightnets.layers import ImageClassifier, global_avg_pool
+from lightnets.summary import main
+
+
+class SummaryProbeNet(ImageClassifier):
+    width: int = 8
+
+    @nn.compact
+    def __call__(self, x, *, train=False):
+        if self.width < 1:
+            raise ValueError(f"width must be positive, got {self.width}")
+        x = self.conv_bn_act(train, self.width, (3, 3), strides=(2, 2), name="stem")(x)
+        return self.classifier(global_avg_pool(x))
+
+
+NAME = "test_summary_probe_net"
+if NAME not in list_models():
+    register_model(NAME, SummaryProbeNet, reference=ReferenceCounts(params=None, madds=None, source="test"), width=8)
+
+
+def test_create_model_applies_overrides():
+    model = create_model(NAME, num_classes=7, width=4)
+    assert (model.num_classes, model.width) == (7, 4)
+
+
+def test_unknown_name_and_key_list_the_valid_ones():
+    with pytest.raises(ValueError, match="unknown model 'nope'"):
+        create_model("nope")
+    with pytest.raises(ValueError, match=r"unknown option\(s\) widht; valid: .*width"):
+        create_model(NAME, widht=3)
+
+
+def test_double_registration_is_refused():
+    with pytest.raises(ValueError, match="registered twice"):
+        register_model(NAME, SummaryProbeNet)
+
+
+def test_reference_counts_lookup():
+    assert reference_counts(NAME).source == "test"
+    assert reference_counts("nope") is None
+
+
+def test_summary_json(capsys):
+    assert main([NAME, "--input-size", "32", "--num-classes", "5", "--set", "width=4", "--json", "--layers"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    stem = 27 * 4 + 2 * 4
+    assert out["params"] == stem + 4 * 5 + 5
+    assert out["params_without_bn"] == out["params"] - 8
+    assert out["madds"] == 16 * 16 * 4 * 27 + 4 * 5
+    assert (out["input_size"], out["num_classes"]) == (32, 5)
+    assert [layer["name"] for layer in out["layers"]] == ["stem", "classifier"]
+
+
+def test_summary_table_and_errors(capsys):
+    assert main([NAME, "--input-size", "32", "--layers"]) == 0
+    table = capsys.readouterr().out
+    assert "stem" in table and "16x16x8" in table
+    assert main([NAME, "--set", "width=0"]) == 2
+    assert "width must be positive, got 0" in capsys.readouterr().err
+    assert main([NAME, "--set", "depth=3"]) == 2
+    assert "unknown option(s) depth" in capsys.readouterr().err
+    assert main(["nope"]) == 2
+
+
+def test_list_from_a_fresh_process():
+    out = subprocess.run(
+        [sys.executable, "-m", "lightnets.summary", "--list"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == sorted(out) and all(name == name.strip() for name in out)
