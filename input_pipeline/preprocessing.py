@@ -1,0 +1,195 @@
+"""Image preprocessing ops (TensorFlow), each usable eagerly and inside `tf.data.Dataset.map`.
+
+Randomness is stateless: every random op takes a ``seed`` of shape [2], so an example's augmentation is
+a pure function of (run seed, epoch, position in the epoch) and a resumed run repeats it exactly.
+Pixel conventions: decoders return uint8 [H, W, 3]; croppers return float32 in [0, 255]; colour ops,
+flips and `normalize` take float32 in [0, 1].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import tensorflow as tf
+
+# fb.resnet.torch (datasets/imagenet.lua): ImageNet RGB PCA, used by its `Lighting` transform.
+PCA_EIGENVALUES = (0.2175, 0.0188, 0.0045)
+PCA_EIGENVECTORS = (
+    (-0.5675, 0.7192, 0.4009),
+    (-0.5808, -0.0045, -0.8140),
+    (-0.5836, -0.6948, 0.4203),
+)
+# fb.resnet.torch `Grayscale`: ITU-R 601 luma weights.
+_LUMA_WEIGHTS = (0.299, 0.587, 0.114)
+
+
+def decode_image(image_bytes: tf.Tensor) -> tf.Tensor:
+    """Decodes JPEG/PNG/GIF/BMP bytes to uint8 [H, W, 3] (grayscale is broadcast to RGB)."""
+    image = tf.io.decode_image(image_bytes, channels=3, expand_animations=False)
+    image.set_shape([None, None, 3])
+    return image
+
+
+def image_shape(image_bytes: tf.Tensor) -> tf.Tensor:
+    """[H, W, C] of an encoded image; reads only the header for JPEG."""
+    return tf.cond(
+        tf.io.is_jpeg(image_bytes),
+        lambda: tf.image.extract_jpeg_shape(image_bytes),
+        lambda: tf.shape(decode_image(image_bytes)),
+    )
+
+
+def decode_and_crop(image_bytes: tf.Tensor, window: tf.Tensor) -> tf.Tensor:
+    """Decodes only ``window`` = [offset_h, offset_w, height, width] (fused for JPEG), uint8."""
+    offset_h, offset_w, height, width = tf.unstack(window)
+    image = tf.cond(
+        tf.io.is_jpeg(image_bytes),
+        lambda: tf.image.decode_and_crop_jpeg(image_bytes, window, channels=3),
+        lambda: tf.image.crop_to_bounding_box(decode_image(image_bytes), offset_h, offset_w, height, width),
+    )
+    image.set_shape([None, None, 3])
+    return image
+
+
+def center_crop_window(shape: tf.Tensor, *, crop_ratio: float) -> tf.Tensor:
+    """Centred square window whose side is ``crop_ratio`` of the shorter image side."""
+    height, width = shape[0], shape[1]
+    side = tf.cast(crop_ratio * tf.cast(tf.minimum(height, width), tf.float32), tf.int32)
+    side = tf.maximum(side, 1)
+    return tf.stack([(height - side + 1) // 2, (width - side + 1) // 2, side, side])
+
+
+def random_resized_crop_window(
+    shape: tf.Tensor,
+    *,
+    seed: tf.Tensor,
+    area_range: Sequence[float] = (0.08, 1.0),
+    aspect_ratio_range: Sequence[float] = (3 / 4, 4 / 3),
+    max_attempts: int = 10,
+    fallback_crop_ratio: float = 0.875,
+) -> tf.Tensor:
+    """Inception-style crop window [offset_h, offset_w, height, width] (Szegedy et al. 2015, §6).
+
+    Samples area in ``area_range`` of the image and aspect (w/h) in ``aspect_ratio_range`` with
+    `tf.image.stateless_sample_distorted_bounding_box`; when no window fits in ``max_attempts`` the
+    centre crop of ``fallback_crop_ratio`` is used (the TF ResNet fallback).
+    """
+    begin, size, _ = tf.image.stateless_sample_distorted_bounding_box(
+        shape,
+        bounding_boxes=tf.constant([[[0.0, 0.0, 1.0, 1.0]]]),
+        seed=seed,
+        min_object_covered=0.0,
+        aspect_ratio_range=tuple(aspect_ratio_range),
+        area_range=tuple(area_range),
+        max_attempts=max_attempts,
+        use_image_if_no_bounding_boxes=True,
+    )
+    window = tf.stack([begin[0], begin[1], size[0], size[1]])
+    sampling_failed = tf.logical_and(tf.equal(size[0], shape[0]), tf.equal(size[1], shape[1]))
+    return tf.cond(
+        sampling_failed, lambda: center_crop_window(shape, crop_ratio=fallback_crop_ratio), lambda: window
+    )
+
+
+def resize(image: tf.Tensor, size: Sequence[int] | tf.Tensor, *, method: str) -> tf.Tensor:
+    """Antialiased resize to ``size`` = [height, width]; float32 in the input's value range."""
+    return tf.image.resize(image, size, method=method, antialias=True)
+
+
+def decode_and_random_resized_crop(
+    image_bytes: tf.Tensor,
+    *,
+    seed: tf.Tensor,
+    size: int,
+    area_range: Sequence[float] = (0.08, 1.0),
+    aspect_ratio_range: Sequence[float] = (3 / 4, 4 / 3),
+    fallback_crop_ratio: float = 0.875,
+    resize_method: str = "bilinear",
+) -> tf.Tensor:
+    """Inception crop of encoded bytes, decoding only the window, resized to [size, size]; [0, 255]."""
+    window = random_resized_crop_window(
+        image_shape(image_bytes),
+        seed=seed,
+        area_range=area_range,
+        aspect_ratio_range=aspect_ratio_range,
+        fallback_crop_ratio=fallback_crop_ratio,
+    )
+    return resize(decode_and_crop(image_bytes, window), [size, size], method=resize_method)
+
+
+def resize_and_center_crop(image: tf.Tensor, *, size: int, crop_ratio: float, resize_method: str) -> tf.Tensor:
+    """Resizes the shorter side to ``round(size / crop_ratio)`` then takes the centre [size, size].
+
+    ImageNet eval: 256 then centre 224 (``crop_ratio`` = 0.875); Tiny-ImageNet: centre 56 of 64.
+    """
+    shape = tf.shape(image)
+    height, width = tf.cast(shape[0], tf.float32), tf.cast(shape[1], tf.float32)
+    scale = tf.round(size / crop_ratio) / tf.minimum(height, width)
+    new_size = tf.cast(tf.round(tf.stack([height * scale, width * scale])), tf.int32)
+    image = tf.cond(
+        tf.reduce_all(tf.equal(new_size, shape[:2])),
+        lambda: tf.cast(image, tf.float32),
+        lambda: resize(image, new_size, method=resize_method),
+    )
+    offset_h = (new_size[0] - size) // 2
+    offset_w = (new_size[1] - size) // 2
+    return tf.image.crop_to_bounding_box(image, offset_h, offset_w, size, size)
+
+
+def pad_and_random_crop(image: tf.Tensor, *, seed: tf.Tensor, size: int, padding: int) -> tf.Tensor:
+    """Zero-pads ``padding`` pixels per side, then a random [size, size] crop (CIFAR standard); float32."""
+    padded = tf.pad(tf.cast(image, tf.float32), [[padding, padding], [padding, padding], [0, 0]])
+    return tf.image.stateless_random_crop(padded, [size, size, 3], seed=seed)
+
+
+def random_flip(image: tf.Tensor, *, seed: tf.Tensor) -> tf.Tensor:
+    """Horizontal flip with probability 1/2."""
+    return tf.image.stateless_random_flip_left_right(image, seed=seed)
+
+
+def _grayscale(image: tf.Tensor) -> tf.Tensor:
+    return tf.reduce_sum(image * tf.constant(_LUMA_WEIGHTS), axis=-1, keepdims=True)
+
+
+def _blend(image: tf.Tensor, other: tf.Tensor, alpha: tf.Tensor) -> tf.Tensor:
+    return image * alpha + other * (1 - alpha)
+
+
+def color_jitter(image: tf.Tensor, *, seed: tf.Tensor, strength: float) -> tf.Tensor:
+    """fb.resnet.torch `ColorJitter`: brightness, contrast, saturation in random order.
+
+    Each blends the image with black / its mean gray / its grayscale by ``1 + U(-strength, strength)``;
+    no clipping, as in the reference.
+    """
+    order_seed, alpha_seed = tf.unstack(tf.random.experimental.stateless_split(seed, num=2))
+    order = tf.argsort(tf.random.stateless_uniform([3], seed=order_seed))
+    alphas = 1 + tf.random.stateless_uniform([3], seed=alpha_seed, minval=-strength, maxval=strength)
+    transforms = (
+        lambda x: _blend(x, tf.zeros_like(x), alphas[0]),  # brightness
+        lambda x: _blend(x, tf.reduce_mean(_grayscale(x)), alphas[1]),  # contrast
+        lambda x: _blend(x, _grayscale(x), alphas[2]),  # saturation
+    )
+    for position in range(3):
+        image = tf.switch_case(order[position], [lambda t=t: t(image) for t in transforms])
+    return image
+
+
+def pca_lighting(image: tf.Tensor, *, seed: tf.Tensor, alpha_std: float) -> tf.Tensor:
+    """AlexNet PCA lighting noise (Krizhevsky et al. 2012, §4.1) as in fb.resnet.torch `Lighting`.
+
+    Adds ``eigvec @ (alpha * eigval)`` to every pixel, ``alpha ~ N(0, alpha_std)`` per image.
+    """
+    alpha = tf.random.stateless_normal([3], seed=seed, stddev=alpha_std)
+    rgb = tf.linalg.matvec(tf.constant(PCA_EIGENVECTORS), alpha * tf.constant(PCA_EIGENVALUES))
+    return image + rgb
+
+
+def normalize(
+    image: tf.Tensor, *, method: str, mean: Sequence[float] | None = None, std: Sequence[float] | None = None
+) -> tf.Tensor:
+    """Maps a [0, 1] image to network input: 'mean_std' per channel, or 'minus_one_to_one'."""
+    if method == "mean_std":
+        return (image - tf.constant(mean, tf.float32)) / tf.constant(std, tf.float32)
+    if method == "minus_one_to_one":
+        return image * 2 - 1
+    raise ValueError(f"normalization method {method!r} is not one of 'mean_std', 'minus_one_to_one'")

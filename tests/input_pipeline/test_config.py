@@ -1,0 +1,67 @@
+"""Dataset facts, default configs and up-front validation (no data is touched)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+import input_pipeline
+
+
+def test_every_dataset_has_info_and_a_valid_default_config():
+    for name in input_pipeline.DATASET_NAMES:
+        info = input_pipeline.get_dataset_info(name)
+        data = input_pipeline.default_data_config(name)
+        assert info.name == data.name == name
+        assert data.image_size == info.image_size
+        assert (data.train_split, data.eval_split) == (info.train_split, info.eval_split)
+        input_pipeline.validate_data_config(data, global_batch_size=8, process_count=2)
+
+
+def test_paper_recipes_are_the_defaults():
+    imagenet = input_pipeline.default_data_config("imagenet2012")
+    assert (imagenet.train_preprocess, imagenet.eval_preprocess, imagenet.image_size) == (
+        "inception_crop", "resize_center_crop", 224)
+    assert imagenet.eval_crop_ratio == pytest.approx(224 / 256)
+    cifar = input_pipeline.default_data_config("cifar10")
+    assert (cifar.train_preprocess, cifar.crop_padding, cifar.random_flip) == ("pad_and_crop", 4, True)
+    tiny = input_pipeline.default_data_config("tiny_imagenet")
+    assert tiny.image_size == 56 and 64 * tiny.eval_crop_ratio == 56
+    assert input_pipeline.default_data_config("svhn_cropped").train_preprocess == "none"
+
+
+def test_unknown_dataset_lists_the_known_ones():
+    with pytest.raises(ValueError, match="known datasets: digits, cifar10, cifar100, svhn_cropped"):
+        input_pipeline.get_dataset_info("mnist")
+    with pytest.raises(ValueError, match="imagenet2012"):
+        input_pipeline.default_data_config("imagenet")
+
+
+def test_batch_not_divisible_by_processes_fails_before_any_work(tmp_path):
+    data = input_pipeline.default_data_config("digits")
+    data.data_dir = str(tmp_path / "never_created")
+    with pytest.raises(ValueError, match="global_batch_size=10 must be a positive multiple of process_count=3"):
+        input_pipeline.create_train_iterator(data, global_batch_size=10, seed=0, process_index=0, process_count=3)
+    with pytest.raises(ValueError, match="process_count=4"):
+        input_pipeline.create_eval_iterator(data, global_batch_size=6, process_index=0, process_count=4)
+    assert not os.path.exists(data.data_dir)
+
+
+@pytest.mark.parametrize(
+    "field, value, valid",
+    [("train_preprocess", "autoaugment", "inception_crop"), ("normalization", "zca", "minus_one_to_one"),
+     ("on_corrupt", "ignore", "skip, error"), ("resize_method", "magic", "bicubic")],
+)
+def test_bad_choices_name_the_value_and_the_valid_ones(field, value, valid):
+    data = input_pipeline.default_data_config("cifar10")
+    data[field] = value
+    with pytest.raises(ValueError, match=f"{field}='{value}'; valid: .*{valid}"):
+        input_pipeline.validate_data_config(data, global_batch_size=8, process_count=1)
+
+
+def test_import_has_no_tensorflow_and_no_side_effects():
+    code = "import sys, input_pipeline; input_pipeline.default_data_config('digits'); print('tensorflow' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    assert result.stdout.strip() == "False"

@@ -1,0 +1,37 @@
+"""The embedded digits dataset end to end: offline builder, split, statistics, train batches."""
+
+import numpy as np
+import tensorflow_datasets as tfds
+
+import input_pipeline
+
+
+def test_digits_builder_prepares_the_real_stratified_split(digits_config):
+    builder = tfds.builder("digits", data_dir=digits_config.data_dir)
+    info = input_pipeline.get_dataset_info("digits")
+    assert builder.info.splits["train"].num_examples == info.num_train_examples == 1442
+    assert builder.info.splits["test"].num_examples == info.num_eval_examples == 355
+    test = tfds.as_numpy(builder.as_dataset(split="test", batch_size=-1))
+    assert test["image"].shape == (355, 32, 32, 3) and test["image"].dtype == np.uint8
+    np.testing.assert_array_equal(np.bincount(test["label"]), [35, 36, 35, 36, 36, 36, 36, 35, 34, 36])
+    # Grey digits on black: channels equal, strokes bright.
+    np.testing.assert_array_equal(test["image"][..., 0], test["image"][..., 2])
+    assert test["image"].max() == 255
+
+
+def test_digits_config_mean_std_match_the_training_images(digits_config):
+    builder = tfds.builder("digits", data_dir=digits_config.data_dir)
+    pixels = tfds.as_numpy(builder.as_dataset(split="train", batch_size=-1))["image"] / 255.0
+    np.testing.assert_allclose(digits_config.mean, pixels.mean(axis=(0, 1, 2)), atol=5e-4)
+    np.testing.assert_allclose(digits_config.std, pixels.std(axis=(0, 1, 2)), atol=5e-4)
+
+
+def test_digits_train_batches_are_normalised_images_with_labels(digits_config):
+    batches = input_pipeline.create_train_iterator(digits_config, global_batch_size=64, seed=0)
+    batch = next(batches)
+    assert set(batch) == {"image", "label"}
+    assert batch["image"].shape == (64, 32, 32, 3) and batch["image"].dtype == np.float32
+    assert batch["label"].shape == (64,) and batch["label"].dtype == np.int32
+    assert abs(batch["image"].mean()) < 0.3 and 0.7 < batch["image"].std() < 1.3
+    assert len(np.unique(batch["label"])) >= 8
+    assert input_pipeline.steps_per_epoch(digits_config, 64) == 1442 // 64

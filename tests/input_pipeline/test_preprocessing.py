@@ -1,0 +1,124 @@
+"""Preprocessing ops and recipes: eager == inside tf.data.map, Inception-crop statistics on real photos."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import input_pipeline
+from input_pipeline import preprocessing, recipes
+
+SEED = tf.constant([3, 4], tf.int64)
+
+
+def _eager_and_mapped(fn, *inputs):
+    """fn(*inputs) run eagerly and inside tf.data.Dataset.map."""
+    mapped = next(iter(tf.data.Dataset.from_tensors(inputs).map(fn)))
+    return tf.nest.map_structure(np.asarray, fn(*inputs)), tf.nest.map_structure(np.asarray, mapped)
+
+
+def _image(height=37, width=53):
+    return tf.constant(np.random.default_rng(0).integers(0, 256, (height, width, 3)), tf.uint8)
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda b: preprocessing.decode_image(b),
+        lambda b: preprocessing.image_shape(b),
+        lambda b: preprocessing.decode_and_crop(b, tf.constant([2, 3, 10, 20])),
+        lambda b: preprocessing.decode_and_random_resized_crop(b, seed=SEED, size=24),
+        lambda b: preprocessing.center_crop_window(preprocessing.image_shape(b), crop_ratio=0.875),
+        lambda b: preprocessing.pad_and_random_crop(preprocessing.decode_image(b), seed=SEED, size=37, padding=4),
+        lambda b: preprocessing.random_flip(tf.cast(preprocessing.decode_image(b), tf.float32), seed=SEED),
+        lambda b: preprocessing.color_jitter(tf.cast(preprocessing.decode_image(b), tf.float32) / 255, seed=SEED, strength=0.4),
+        lambda b: preprocessing.pca_lighting(tf.cast(preprocessing.decode_image(b), tf.float32) / 255, seed=SEED, alpha_std=0.1),
+        lambda b: preprocessing.normalize(tf.cast(preprocessing.decode_image(b), tf.float32) / 255, method="minus_one_to_one"),
+    ],
+)
+@pytest.mark.parametrize("encode", [tf.io.encode_png, tf.io.encode_jpeg])
+def test_op_runs_eagerly_and_in_dataset_map_with_equal_results(op, encode):
+    eager, mapped = _eager_and_mapped(op, encode(_image()))
+    np.testing.assert_allclose(eager, mapped, rtol=1e-6, atol=1e-5)
+
+
+def test_inception_crop_area_and_aspect_stay_in_range_on_real_photos(photo_jpegs):
+    areas, aspects = [], []
+    for name, jpeg in photo_jpegs.items():
+        shape = preprocessing.image_shape(jpeg)
+        for draw in range(100):
+            window = preprocessing.random_resized_crop_window(shape, seed=tf.constant([draw, len(name)]))
+            _, _, height, width = window.numpy()
+            areas.append(height * width / (shape[0] * shape[1]).numpy())
+            aspects.append(width / height)
+    areas, aspects = np.array(areas), np.array(aspects)
+    pixel_slack = 0.02  # windows are whole pixels
+    assert areas.min() >= 0.08 - pixel_slack and areas.max() <= 1.0
+    assert aspects.min() >= 3 / 4 - pixel_slack and aspects.max() <= 4 / 3 + pixel_slack
+    # The draws cover the range rather than sticking to one value.
+    assert areas.min() < 0.15 and areas.max() > 0.85 and np.ptp(aspects) > 0.4
+    assert len(np.unique(np.round(areas, 3))) > 150
+
+
+def test_inception_crop_is_deterministic_per_seed_and_varies_across_seeds(photo_jpegs):
+    jpeg = photo_jpegs["chelsea"]
+    first = preprocessing.decode_and_random_resized_crop(jpeg, seed=SEED, size=64).numpy()
+    again = preprocessing.decode_and_random_resized_crop(jpeg, seed=SEED, size=64).numpy()
+    other = preprocessing.decode_and_random_resized_crop(jpeg, seed=SEED + 1, size=64).numpy()
+    np.testing.assert_array_equal(first, again)
+    assert first.shape == (64, 64, 3) and not np.array_equal(first, other)
+
+
+def test_fused_jpeg_crop_equals_crop_of_full_decode(photo_jpegs):
+    jpeg = photo_jpegs["coffee"]
+    window = tf.constant([40, 100, 120, 200])
+    fused = preprocessing.decode_and_crop(jpeg, window).numpy()
+    full = preprocessing.decode_image(jpeg).numpy()[40:160, 100:300]
+    assert np.abs(fused.astype(int) - full.astype(int)).max() <= 2  # JPEG block decoding may differ by ±1-2
+
+
+def test_pad_and_crop_shifts_the_image_within_the_padding():
+    image = tf.cast(_image(32, 32), tf.float32)
+    for draw in range(8):
+        crop = preprocessing.pad_and_random_crop(image, seed=tf.constant([draw, 0]), size=32, padding=4).numpy()
+        padded = np.pad(image.numpy(), [(4, 4), (4, 4), (0, 0)])
+        matches = [(dy, dx) for dy in range(9) for dx in range(9)
+                   if np.array_equal(padded[dy:dy + 32, dx:dx + 32], crop)]
+        assert matches, "crop is not a 32×32 window of the zero-padded image"
+
+
+def test_color_jitter_zero_strength_is_identity_and_lighting_shifts_channels_uniformly():
+    image = tf.cast(_image(), tf.float32) / 255
+    np.testing.assert_allclose(preprocessing.color_jitter(image, seed=SEED, strength=0.0), image, atol=1e-6)
+    shifted = preprocessing.pca_lighting(image, seed=SEED, alpha_std=0.1).numpy() - image.numpy()
+    per_channel = shifted.reshape(-1, 3)
+    np.testing.assert_allclose(per_channel, np.broadcast_to(per_channel[0], per_channel.shape), atol=1e-6)
+    assert np.abs(per_channel[0]).max() > 0
+
+
+def test_mean_std_normalization_matches_formula():
+    image = tf.fill([2, 2, 3], 0.5)
+    out = preprocessing.normalize(image, method="mean_std", mean=(0.5, 0.25, 0.0), std=(1.0, 0.5, 0.25)).numpy()
+    np.testing.assert_allclose(out[0, 0], [0.0, 0.5, 2.0])
+
+
+def test_tiny_imagenet_eval_is_the_centre_56_of_64():
+    image = _image(64, 64)
+    data = input_pipeline.default_data_config("tiny_imagenet")
+    data.normalization = "minus_one_to_one"
+    out = recipes.eval_image(tf.io.encode_png(image), data=data).numpy()
+    expected = image.numpy()[4:60, 4:60].astype(np.float32) / 127.5 - 1
+    np.testing.assert_allclose(out, expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["imagenet2012", "cifar10", "svhn_cropped"])  # one per distinct recipe
+def test_default_recipes_give_the_configured_shape(name, photo_jpegs):
+    data = input_pipeline.default_data_config(name)
+    data.color_jitter, data.pca_lighting = 0.4, 0.1
+    jpeg = photo_jpegs["rocket"]
+    train, mapped_train = _eager_and_mapped(lambda b, s: recipes.train_image(b, s, data=data), jpeg, SEED)
+    eval_, mapped_eval = _eager_and_mapped(lambda b: recipes.eval_image(b, data=data), jpeg)
+    size = data.image_size
+    assert train.shape == eval_.shape == (size, size, 3) and train.dtype == np.float32
+    np.testing.assert_allclose(train, mapped_train, atol=1e-5)
+    np.testing.assert_allclose(eval_, mapped_eval, atol=1e-5)
+    assert np.isfinite(train).all() and 0.3 < eval_.std() < 3
