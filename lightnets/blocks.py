@@ -7,7 +7,9 @@ Table 1), parameterised so that one implementation serves every family built on 
 * MobileNet V3 (§5, TF-slim ``V3_SMALL``): k×k depthwise, SE on the expanded tensor after the depthwise
   activation, h-swish; expansion skipped when the expanded width equals the input width.
 * IGCV3 / SeesawNet (REFERENCE.md §1.2, §2.1): grouped or uneven 1×1 convs (``pointwise``), no activation
-  after the expansion (``expand_act='identity'``), a 2-group channel shuffle after the expansion BN.
+  after the expansion (``expand_act='identity'``), a 2-group channel shuffle after the expansion BN, and
+  optionally the second permutation after the projection BN that some IGCV3 baselines keep
+  (``project_shuffle_groups``, REFERENCE.md §1.5, §2.1).
 * XSepConv (seed 004): the depthwise stage replaced by another spatial module (``spatial``).
 """
 
@@ -35,7 +37,7 @@ def dense_pointwise(in_features: int, out_features: int, name: str, **kwargs: An
 
 
 class InvertedResidual(nn.Module):
-    """expand 1×1 → BN → act → [shuffle] → depthwise k×k → BN → act → [SE] → project 1×1 → BN → [+x]."""
+    """expand 1×1 → BN → act → [shuffle] → depthwise k×k → BN → act → [SE] → project 1×1 → BN → [shuffle] → [+x]."""
 
     out_features: int
     expanded_features: int
@@ -49,6 +51,7 @@ class InvertedResidual(nn.Module):
     se_act: str = "relu"
     se_gate: str = "hard_sigmoid"
     shuffle_groups: int = 0
+    project_shuffle_groups: int = 0
     pointwise: PointwiseFactory | None = None
     spatial: SpatialFactory | None = None
     use_residual: bool = True
@@ -87,6 +90,8 @@ class InvertedResidual(nn.Module):
             )(h)
         h = self._pointwise(e, self.out_features, "project")(h)
         h = self.norm(name="project_bn")(h)
+        if self.project_shuffle_groups:
+            h = channel_shuffle(h, self.project_shuffle_groups)
         if self.use_residual and self.strides == 1 and c_in == self.out_features:
             h = h + x
         return h

@@ -3,7 +3,8 @@
 
 Counts follow REFERENCE.md §7 (see ``lightnets.analysis.counting``). ``--json`` prints one object with
 ``params`` (all trainable values incl. BN γ/β and biases), ``params_without_bn``, ``bn_params``, ``madds``,
-``input_size``, ``num_classes`` and, with ``--layers``, a ``layers`` list.
+``input_size``, ``num_classes`` and, with ``--layers``, a ``layers`` list. With ``--layers``, models that define
+``block_notes() -> {block name: text}`` (channel-grouping pattern, FCRF) get a notes column / ``notes`` key.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import ast
 import dataclasses
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax.numpy as jnp
@@ -41,16 +42,26 @@ def default_input_size(model) -> int:
     return getattr(type(model), "default_input_size", 224)
 
 
-def format_table(name: str, counts: ModelCounts) -> str:
+def block_notes(model) -> dict[str, str]:
+    """The model's per-block notes (channel-grouping pattern, FCRF), if it defines ``block_notes()``."""
+    return model.block_notes() if hasattr(model, "block_notes") else {}
+
+
+def format_table(name: str, counts: ModelCounts, notes: Mapping[str, str] | None = None) -> str:
     lines = [f"{name}: input {counts.input_size}x{counts.input_size}, {counts.num_classes} classes"]
+    notes = notes or {}
     if counts.layers:
         width = max(len(layer.name) for layer in counts.layers)
-        lines.append(f"{'layer':<{width}}  {'output':>14}  {'params':>10}  {'BN γβ':>8}  {'MAdds (M)':>10}")
+        notes_header = "  notes" if notes else ""
+        lines.append(
+            f"{'layer':<{width}}  {'output':>14}  {'params':>10}  {'BN γβ':>8}  {'MAdds (M)':>10}{notes_header}"
+        )
         for layer in counts.layers:
             shape = "x".join(map(str, layer.output_shape[1:])) if layer.output_shape else "-"
+            note = f"  {notes[layer.name]}" if layer.name in notes else ""
             lines.append(
                 f"{layer.name:<{width}}  {shape:>14}  {layer.params:>10,}  {layer.bn_params:>8,}  "
-                f"{layer.madds / 1e6:>10.3f}"
+                f"{layer.madds / 1e6:>10.3f}{note}"
             )
     lines.append(
         f"params {counts.params:,} ({counts.params / 1e6:.3f}M; without BN γβ {counts.params_without_bn:,})  "
@@ -83,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if input_size < 1:
             raise ValueError(f"--input-size must be positive, got {input_size}")
         counts = count_model(model, input_size)
+        notes = block_notes(model) if args.layers else {}
     except (ValueError, TypeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -91,12 +103,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.layers:
             out["layers"] = [
                 {"name": layer.name, "output_shape": layer.output_shape, "params": layer.params,
-                 "bn_params": layer.bn_params, "madds": layer.madds}
+                 "bn_params": layer.bn_params, "madds": layer.madds,
+                 **({"notes": notes[layer.name]} if layer.name in notes else {})}
                 for layer in counts.layers
             ]
         print(json.dumps(out))
     else:
-        print(format_table(args.name, counts if args.layers else dataclasses.replace(counts, layers=())))
+        print(format_table(args.name, counts if args.layers else dataclasses.replace(counts, layers=()), notes))
     return 0
 
 

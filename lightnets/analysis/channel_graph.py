@@ -13,6 +13,7 @@ or block has the full channel receptive field (FCRF) when every output depends o
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 
 import flax.linen as nn
 import jax
@@ -36,8 +37,13 @@ def channel_dependency(module: nn.Module, in_features: int, *, spatial: int = 5,
     """
     probe = jnp.broadcast_to(jnp.eye(in_features)[:, None, None, :], (in_features, spatial, spatial, in_features))
     apply = functools.partial(module.apply, **call_kwargs)
-    variables = module.init(jax.random.key(0), probe[:1], **call_kwargs)
-    out = apply(_probe_variables(variables), probe)
+
+    @jax.jit  # one compilation instead of one per eagerly dispatched op (the random init is dead code here)
+    def probe_outputs(images: jax.Array) -> jax.Array:
+        variables = module.init(jax.random.key(0), images[:1], **call_kwargs)
+        return apply(_probe_variables(variables), images)
+
+    out = probe_outputs(probe)
     return np.asarray(jnp.abs(out).sum(axis=(1, 2)) > 0)
 
 
@@ -59,3 +65,19 @@ def channel_receptive_fields(mask: np.ndarray) -> np.ndarray:
 def has_full_channel_receptive_field(mask: np.ndarray) -> bool:
     """FCRF: every output channel depends on every input channel (seed 002 §3.3)."""
     return bool(np.all(mask))
+
+
+def blocks_fcrf(blocks: Mapping[str, tuple[nn.Module, int]]) -> dict[str, bool]:
+    """FCRF of each named block, probed on the real module: ``{name: (standalone module, C_in)}`` → {name: FCRF}.
+
+    Probes a 1×1 image, which every padded k×k convolution maps to a 1×1 output at any stride. Blocks with
+    the same input width and the same ``repr`` (class and every field) are probed once.
+    """
+    probed: dict[tuple[int, str], bool] = {}
+    result = {}
+    for name, (module, in_features) in blocks.items():
+        key = (in_features, repr(module))
+        if key not in probed:
+            probed[key] = has_full_channel_receptive_field(channel_dependency(module, in_features, spatial=1))
+        result[name] = probed[key]
+    return result

@@ -1,0 +1,102 @@
+"""MobileNet V1 (Howard et al. 2017; seed 003 "MobileNets", Table 1; REFERENCE.md §6.4).
+
+A 3×3/2 conv, then 13 depthwise separable layers (3×3 depthwise → BN → ReLU, 1×1 pointwise → BN → ReLU;
+Fig. 3), global average pooling and a 1000-way FC (Table 1). Counts: 4.21M weights (4.23M with BN γβ) and
+568.7M multiply-adds at 224 (Tables 4, 6, 7 "569M / 4.2M").
+
+* ``width_mult`` α (§3.3): every layer's width becomes max(int(α·C), 8), as TF-slim's ``mobilenet_v1.py``
+  computes it (exact for α ∈ {1, 0.75, 0.5, 0.25}: Table 6).
+* Resolution multiplier ρ (§3.4): any input size works; the average pool is global (Table 7 counts at
+  224/192/160/128 px).
+* ``act``: the paper's ReLU; 'relu6' gives the TF-slim reference code's activation.
+* ``small_input`` (32–64 px): the stem conv and the first strided depthwise layer get stride 1, for a total
+  stride of 8 (32 px → 4×4 before pooling).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from lightnets.layers import ConvBnAct, ImageClassifier, NormFactory, global_avg_pool
+from lightnets.registry import ReferenceCounts, register_model
+
+STEM_WIDTH = 32
+# Table 1: (pointwise output width, depthwise stride) of the 13 depthwise separable layers.
+LAYERS = (
+    (64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
+    (512, 1), (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1),
+)
+MIN_WIDTH = 8
+
+
+def scaled_width(width: int, width_mult: float) -> int:
+    """α·C as TF-slim's MobileNet V1 rounds it: max(int(α·C), 8)."""
+    return max(int(width * width_mult), MIN_WIDTH)
+
+
+class DepthwiseSeparable(nn.Module):
+    """3×3 depthwise → BN → act → 1×1 pointwise → BN → act (Fig. 3, right)."""
+
+    features: int
+    norm: NormFactory
+    strides: int = 1
+    act: str = "relu"
+    padding: str = "symmetric"
+    dtype: Any = None
+    param_dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        kwargs = dict(act=self.act, padding=self.padding, norm=self.norm, dtype=self.dtype,
+                      param_dtype=self.param_dtype)
+        channels = x.shape[-1]
+        x = ConvBnAct(channels, (3, 3), (self.strides,) * 2, groups=channels, name="depthwise", **kwargs)(x)
+        return ConvBnAct(self.features, (1, 1), name="pointwise", **kwargs)(x)
+
+
+class MobileNetV1(ImageClassifier):
+    """MobileNet V1 (Table 1).
+
+    Attributes:
+      width_mult: the width multiplier α (§3.3).
+      act: 'relu' (paper) or 'relu6' (TF-slim).
+      dropout_rate: dropout before the FC (the paper uses none; TF-slim keeps 0.999).
+    """
+
+    width_mult: float = 1.0
+    act: str = "relu"
+    dropout_rate: float = 0.0
+
+    @nn.compact
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        if self.width_mult <= 0:
+            raise ValueError(f"width_mult must be positive, got {self.width_mult!r}")
+        if self.act not in ("relu", "relu6"):
+            raise ValueError(f"MobileNetV1 act {self.act!r}; valid: 'relu' (paper), 'relu6' (TF-slim)")
+        stem_stride = 1 if self.small_input else 2
+        x = self.conv_bn_act(train, scaled_width(STEM_WIDTH, self.width_mult), (3, 3),
+                             strides=(stem_stride,) * 2, act=self.act, name="stem")(x)
+        strides = [stride for _, stride in LAYERS]
+        if self.small_input:
+            strides[strides.index(2)] = 1
+        for i, ((width, _), stride) in enumerate(zip(LAYERS, strides), start=1):
+            x = DepthwiseSeparable(
+                scaled_width(width, self.width_mult), self.norm(train), strides=stride, act=self.act,
+                padding=self.padding, dtype=self.dtype, param_dtype=self.param_dtype, name=f"block{i}",
+            )(x)
+        x = nn.Dropout(self.dropout_rate, deterministic=not train)(global_avg_pool(x))
+        return self.classifier(x)
+
+
+_TABLE_6 = "MobileNets Table 6 (params w/o BN, rounded to 0.1M)"
+register_model(
+    "mobilenet_v1_100", MobileNetV1, width_mult=1.0,
+    reference=ReferenceCounts(4.21e6, 568.7e6, "REFERENCE.md §6.4 (params w/o BN); MobileNets Table 6 '569M / 4.2M'"),
+)
+register_model("mobilenet_v1_075", MobileNetV1, width_mult=0.75, reference=ReferenceCounts(2.6e6, 325e6, _TABLE_6))
+register_model("mobilenet_v1_050", MobileNetV1, width_mult=0.5, reference=ReferenceCounts(1.3e6, 149e6, _TABLE_6))
+register_model("mobilenet_v1_025", MobileNetV1, width_mult=0.25, reference=ReferenceCounts(0.5e6, 41e6, _TABLE_6))

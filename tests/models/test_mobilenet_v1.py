@@ -1,0 +1,88 @@
+"""MobileNet V1 against its paper (seed 003: Tables 1, 6, 7, 9) and REFERENCE.md §6.4."""
+
+import functools
+
+import pytest
+
+from lightnets import create_model, list_models
+from lightnets.analysis.counting import count_model
+
+from .checks import assert_dtypes, assert_logits_shape, assert_one_train_step_updates_everything
+
+NAMES = ("mobilenet_v1_100", "mobilenet_v1_075", "mobilenet_v1_050", "mobilenet_v1_025")
+
+
+@functools.cache
+def counts(name, input_size=224):
+    return count_model(create_model(name), input_size)
+
+
+def test_registered():
+    assert set(NAMES) <= set(list_models("mobilenet_v1*"))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_logits_shape(name):
+    assert_logits_shape(create_model(name, num_classes=10), 64)
+
+
+def test_dtypes():
+    assert_dtypes(functools.partial(create_model, "mobilenet_v1_025", num_classes=10), 64)
+
+
+def test_full_width_matches_reference():
+    result = counts("mobilenet_v1_100")
+    assert result.params_without_bn == pytest.approx(4.21e6, rel=5e-3)  # conv + FC weights and FC bias
+    assert result.params_without_bn == 4_210_088 and result.params == 4_231_976
+    assert result.madds == pytest.approx(568.7e6, rel=5e-4)
+
+
+def test_layers_follow_table_1():
+    shapes = [layer.output_shape[1:] for layer in counts("mobilenet_v1_100").layers]
+    assert shapes[0] == (112, 112, 32)
+    assert shapes[1:14] == [
+        (112, 112, 64), (56, 56, 128), (56, 56, 128), (28, 28, 256), (28, 28, 256), (14, 14, 512),
+        *[(14, 14, 512)] * 5, (7, 7, 1024), (7, 7, 1024),
+    ]
+    assert counts("mobilenet_v1_100").layers[-1].name == "classifier"
+
+
+# Table 6 (width multiplier, 224 px) and Table 9 (0.5 at 160 px): (name, size, million MAdds, million params);
+# params are rounded to 0.1M (0.01M in Table 9); MAdds are printed to 1M, sometimes truncated rather than rounded
+# (ours: 568.74 → "569" but 290.68 → "290", 76.52 → "76"), so they must agree to within 1M.
+PAPER_ROWS = [
+    ("mobilenet_v1_100", 224, 569, 4.2, 1), ("mobilenet_v1_075", 224, 325, 2.6, 1),
+    ("mobilenet_v1_050", 224, 149, 1.3, 1), ("mobilenet_v1_025", 224, 41, 0.5, 1),
+    ("mobilenet_v1_050", 160, 76, 1.32, 2),
+]
+
+
+@pytest.mark.parametrize("name,size,madds,params,digits", PAPER_ROWS)
+def test_width_multiplier_rows(name, size, madds, params, digits):
+    result = counts(name, size)
+    assert abs(result.madds / 1e6 - madds) < 1
+    assert round(result.params_without_bn / 1e6, digits) == params
+
+
+@pytest.mark.parametrize("size,madds", [(192, 418), (160, 290), (128, 186)])
+def test_resolution_multiplier_rows(size, madds):  # Table 7
+    assert abs(counts("mobilenet_v1_100", size).madds / 1e6 - madds) < 1
+    assert counts("mobilenet_v1_100", size).params == counts("mobilenet_v1_100").params
+
+
+def test_small_input_has_total_stride_8():
+    model = create_model("mobilenet_v1_025", small_input=True, num_classes=10)
+    assert_logits_shape(model, 32)
+    shapes = {layer.name: layer.output_shape[1:3] for layer in count_model(model, 32).layers}
+    assert shapes["stem"] == (32, 32) and shapes["block2"] == (32, 32) and shapes["block13"] == (4, 4)
+
+
+@pytest.mark.parametrize("option,value", [("width_mult", 0.0), ("act", "gelu")])
+def test_bad_options_are_named(option, value):
+    with pytest.raises(ValueError, match=repr(value)):
+        assert_logits_shape(create_model("mobilenet_v1_100", **{option: value}), 64)
+
+
+def test_one_train_step():
+    model = create_model("mobilenet_v1_025", small_input=True, num_classes=10, dropout_rate=0.1)
+    assert_one_train_step_updates_everything(model, 32)
