@@ -1,0 +1,63 @@
+"""Shared defaults of every training config; each paper's config starts from ``get_config()`` and
+overrides what its paper states.
+
+Every field can be overridden on the command line, e.g. ``--config.batch_size=256``.
+"""
+
+import ml_collections
+
+from input_pipeline import default_data_config
+
+
+def get_config(dataset: str = "digits") -> ml_collections.ConfigDict:
+    """Defaults for ``dataset`` (its preprocessing comes from ``input_pipeline.default_data_config``)."""
+    config = ml_collections.ConfigDict()
+    config.seed = 0
+
+    # Model: any name from `python -m lightnets.summary --list`; model_kwargs go to create_model.
+    config.model = "mobilenet_v2_100"
+    config.model_kwargs = ml_collections.ConfigDict()
+    config.dtype = "float32"  # compute dtype: 'float32' | 'bfloat16' (params, BN statistics, loss stay float32)
+    config.bn_mode = "global"  # 'global' (all-reduced BN moments) | 'per_device' (ghost BN, as the papers' GPUs)
+
+    config.data = default_data_config(dataset)
+    config.batch_size = 128  # global, over all devices and processes
+    config.eval_batch_size = 256
+
+    # Duration: num_train_steps > 0 overrides num_epochs.
+    config.num_epochs = 100.0
+    config.num_train_steps = -1
+
+    # Optimizer ('sgd' | 'rmsprop'; see train_lib/optimizers.py).
+    config.optimizer = "sgd"
+    config.momentum = 0.9
+    config.nesterov = False
+    config.rmsprop_decay = 0.9
+    config.rmsprop_epsilon = 1.0
+    config.rmsprop_initial_scale = 1.0
+
+    # Learning rate (see train_lib/schedules.py); epochs may be fractional.
+    config.learning_rate = 0.1
+    config.schedule = "cosine"  # 'constant' | 'exponential' | 'multistep' | 'polynomial' | 'cosine'
+    config.warmup_epochs = 0.0
+    config.warmup_init_factor = 0.0
+    config.lr_decay_rate = 0.98  # exponential: factor per lr_decay_epochs
+    config.lr_decay_epochs = 1.0
+    config.lr_boundaries_epochs = (200, 300, 350)  # multistep
+    config.lr_boundary_factor = 0.1
+    config.lr_power = 1.0  # polynomial
+    config.lr_end = 0.0
+
+    # Regularisation: coupled L2 (weight_decay/2·Σw²) on 'kernels' | 'kernels_except_depthwise' | 'all'.
+    config.weight_decay = 1e-4
+    config.weight_decay_params = "kernels"
+    config.label_smoothing = 0.0
+    config.ema_decay = 0.0  # Polyak/EMA of params for eval; 0 = off
+
+    # Reporting and checkpoints.
+    config.log_every_steps = 100
+    config.eval_every_epochs = 1.0
+    config.checkpoint_every_steps = 1000
+    config.keep_checkpoints = 3
+    config.keep_best_checkpoint = True
+    return config

@@ -1,0 +1,66 @@
+"""Bad configs fail with one clear line before anything is compiled."""
+
+import jax
+import pytest
+
+import train_fakes
+from train_lib import ConfigError, train_and_evaluate
+
+COMPILE_EVENT = "backend_compile"
+
+
+@pytest.fixture
+def compile_events():
+    events = []
+
+    def listener(event, duration, **kwargs):
+        if COMPILE_EVENT in event:
+            events.append(event)
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    yield events
+    jax.monitoring.unregister_event_duration_listener(listener)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"model": "no_such_net"}, "unknown model 'no_such_net'"),
+    ({"data.name": "mnist"}, "Unknown dataset 'mnist'"),
+    ({"optimizer": "adam"}, "optimizer='adam'; valid: sgd, rmsprop"),
+    ({"schedule": "step"}, "schedule='step'; valid: constant, exponential"),
+    ({"bn_mode": "sync"}, "bn_mode='sync'; valid: global, per_device"),
+    ({"batch_size": 12}, "batch_size=12 must be a positive multiple of the device count 8"),
+    ({"eval_batch_size": 4}, "eval_batch_size=4 must be a positive multiple of the device count 8"),
+    ({"learning_rate": 0.0}, "learning_rate=0.0; must be > 0"),
+    ({"num_epochs": -1.0}, "num_epochs=-1.0; must be > 0"),
+    ({"model_kwargs": {"groups": 3}}, "groups=3 must divide in_features=8"),
+    ({"model_kwargs": {"depth": 3}}, "unknown option(s) depth"),
+])
+def test_bad_config_fails_before_compiling(tmp_path, compile_events, overrides, message):
+    config = train_fakes.tiny_config()
+    for key, value in overrides.items():
+        if key == "model_kwargs":
+            config.model_kwargs.update(value)
+        else:
+            config.update_from_flattened_dict({key: value})
+    with pytest.raises(ConfigError) as error:
+        train_and_evaluate(config, str(tmp_path), data_source=train_fakes.FakeDataSource())
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+    assert compile_events == []
+
+
+def test_batch_not_divisible_by_process_count(tmp_path, monkeypatch):
+    monkeypatch.setattr(jax, "process_count", lambda: 3)
+    with pytest.raises(ConfigError, match="batch_size=16 must be a positive multiple .* process count 3"):
+        train_and_evaluate(train_fakes.tiny_config(), str(tmp_path), data_source=train_fakes.FakeDataSource())
+
+
+def test_manual_download_dataset_without_files(tmp_path):
+    import input_pipeline
+
+    config = train_fakes.tiny_config(batch_size=256, eval_batch_size=256)
+    config.data = input_pipeline.default_data_config("imagenet2012")
+    config.data.data_dir = str(tmp_path / "tfds")
+    config.model = "test_tiny_cnn"
+    with pytest.raises(ConfigError, match="ILSVRC2012_img_train.tar"):
+        train_and_evaluate(config, str(tmp_path / "work"), data_source=input_pipeline)

@@ -1,0 +1,30 @@
+"""The digits config on the real input pipeline: a short run's training loss falls (tiny test model)."""
+
+import numpy as np
+from tensorboard.backend.event_processing import event_accumulator
+from tensorboard.util import tensor_util
+
+import input_pipeline
+import train_fakes
+from configs import digits
+from train_lib import train_and_evaluate
+
+
+def logged(workdir, tag: str) -> list[float]:
+    events = event_accumulator.EventAccumulator(str(workdir), size_guidance={"tensors": 0})
+    events.Reload()
+    return [float(np.asarray(tensor_util.make_ndarray(e.tensor_proto))) for e in
+            events.Tensors(tag)]
+
+
+def test_digits_loss_falls(tmp_path):
+    config = digits.get_config(f"{train_fakes.MODEL_NAME},width=16")
+    config.num_train_steps = 40
+    config.log_every_steps = 10
+    results = train_and_evaluate(config, str(tmp_path), data_source=input_pipeline)
+    losses = logged(tmp_path, "train/loss")
+    assert len(losses) == 4
+    assert all(later < earlier for earlier, later in zip(losses, losses[1:])), losses
+    assert losses[-1] < losses[0] - 0.1, losses
+    assert results["examples"] == input_pipeline.get_dataset_info("digits").num_eval_examples
+    assert results["top1"] > 0.15, results  # chance is 0.1

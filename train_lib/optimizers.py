@@ -1,0 +1,35 @@
+"""The papers' optimizers as optax chains (weight decay is coupled L2 in the loss, see ``losses``).
+
+  sgd      heavy-ball momentum, optionally Nesterov: v ← μv + g; w ← w − lr·v (PyTorch/Torch/Caffe/TF
+           MomentumOptimizer agree), Nesterov w ← w − lr·(g + μv).
+  rmsprop  TensorFlow's RMSPropOptimizer (MobileNet V1/V2, Inception V3): ms ← ρ·ms + (1−ρ)g²,
+           mom ← μ·mom + lr·g/√(ms + ε), w ← w − mom; ε inside the square root, ms initialised to 1 (TF1
+           slot initialiser), and the learning rate applied *inside* the momentum accumulator.
+"""
+
+from __future__ import annotations
+
+import ml_collections
+import optax
+
+OPTIMIZERS = ("sgd", "rmsprop")
+
+
+def create_optimizer(config: ml_collections.ConfigDict, schedule: optax.Schedule) -> optax.GradientTransformation:
+    """The optimizer named ``config.optimizer`` driven by ``schedule``.
+
+    Config fields read: optimizer, momentum, nesterov (sgd), rmsprop_decay, rmsprop_epsilon,
+    rmsprop_initial_scale (rmsprop).
+    """
+    if config.optimizer == "sgd":
+        return optax.sgd(schedule, momentum=config.momentum or None, nesterov=config.nesterov)
+    if config.optimizer == "rmsprop":
+        return optax.chain(
+            optax.scale_by_rms(
+                decay=config.rmsprop_decay, eps=config.rmsprop_epsilon,
+                initial_scale=config.rmsprop_initial_scale, eps_in_sqrt=True,
+            ),
+            optax.scale_by_learning_rate(schedule),
+            optax.trace(decay=config.momentum),
+        )
+    raise ValueError(f"optimizer={config.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
