@@ -7,6 +7,7 @@ import dataclasses
 import time
 
 import flax.linen as nn
+import jax
 import ml_collections
 import numpy as np
 
@@ -82,7 +83,7 @@ class FakeDataSource:
 
     def create_train_iterator(self, data, *, global_batch_size: int, seed: int, start_step: int = 0,
                               process_index: int | None = None, process_count: int | None = None):
-        index, count = process_index or 0, process_count or 1
+        index, count = _process(process_index, process_count)
         local = global_batch_size // count
         per_epoch = self.steps_per_epoch(data, global_batch_size)
         step = start_step
@@ -99,7 +100,7 @@ class FakeDataSource:
 
     def create_eval_iterator(self, data, *, global_batch_size: int, process_index: int | None = None,
                              process_count: int | None = None):
-        index, count = process_index or 0, process_count or 1
+        index, count = _process(process_index, process_count)
         local = global_batch_size // count
         n = len(self.eval[1])
         padded = -(-n // global_batch_size) * global_batch_size
@@ -108,6 +109,11 @@ class FakeDataSource:
         for start in range(0, padded, global_batch_size):
             part = slice(start + index * local, start + (index + 1) * local)
             yield {"image": self.eval[0][rows[part]], "label": self.eval[1][rows[part]], "mask": mask[part]}
+
+
+def _process(index: int | None, count: int | None) -> tuple[int, int]:
+    """This process's (index, count), defaulting to JAX's as the real input pipeline does."""
+    return (jax.process_index() if index is None else index, jax.process_count() if count is None else count)
 
 
 def tiny_config(**overrides) -> ml_collections.ConfigDict:
