@@ -10,7 +10,7 @@ from lightnets.ops.grouped import (
     GroupedConv, block_diagonal_kernel, conv_case, depthwise_conv, grouped_channel_mask, grouped_conv,
 )
 from lightnets.ops.interlaced import (
-    InterlacedGroupConv, fold_interlace, interlace, interlace_permutation, interlaced_channel_mask,
+    InterlacedGroupConv, interlace, interlace_permutation, interlaced_channel_mask,
     interlaced_group_conv,
 )
 from lightnets.ops.padding import explicit_padding

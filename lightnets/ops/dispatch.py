@@ -19,9 +19,13 @@ import jax
 # (op, case, backend) -> implementation chosen by `auto`, where `case` is the shape class an op reports
 # (e.g. grouped_conv: 'depthwise', 'pointwise', 'spatial'). Only measured backends appear here; an
 # entry that does not apply to a call falls back to the canonical implementation.
+# CPU entries: benchmarks/ops.py, jax 0.10.2, 2-core CPU (docs/ops.md); GPU/TPU are not measured yet.
 AUTO_CHOICES: dict[tuple[str, str, str], str] = {
     ("grouped_conv", "depthwise", "cpu"): "shifted",
     ("grouped_conv", "pointwise", "cpu"): "einsum",
+    ("grouped_conv", "grouped", "cpu"): "shifted",
+    ("interlaced_group_conv", "grouped", "cpu"): "shifted",
+    ("uneven_group_conv", "pointwise", "cpu"): "masked",
 }
 
 _FORCE_CANONICAL = contextvars.ContextVar("lightnets_force_canonical", default=False)

@@ -8,7 +8,8 @@ these channel-local convolutions (CLC); their channel dependency graph is ``chan
 Implementations (``impl``):
   lax      canonical: ``lax.conv_general_dilated`` with ``feature_group_count``.
   einsum   1×1 kernels only: one batched matmul per group (strided input sliced first).
-  shifted  groups of at most ``SHIFTED_MAX_GROUP_WIDTH`` input channels (depthwise included):
+  shifted  groups of at most ``SHIFTED_MAX_GROUP_WIDTH`` input channels (depthwise, or a dense conv of
+           a narrow input such as an RGB stem):
            k_h·k_w·(C_in/groups) shifted multiply-adds over the padded input, each broadcast over the
            group's outputs; it can also emit the outputs interlaced (see ``lightnets.ops.interlaced``).
 
@@ -77,7 +78,7 @@ def conv_case(in_features: int, kernel_shape: Sequence[int], groups: int, pads: 
 def applicable_impls(in_features: int, kernel_shape: Sequence[int], groups: int, pads: PadPairs) -> tuple[str, ...]:
     """The implementations of ``IMPLS`` that can compute this call."""
     pointwise = tuple(kernel_shape[:2]) == (1, 1) and pads == ((0, 0), (0, 0))
-    narrow = groups > 1 and in_features // groups <= SHIFTED_MAX_GROUP_WIDTH
+    narrow = in_features // groups <= SHIFTED_MAX_GROUP_WIDTH
     return ("lax",) + (("einsum",) if pointwise else ()) + (("shifted",) if narrow else ())
 
 

@@ -11,7 +11,6 @@ Implementations of ``interlaced_group_conv`` (``impl``):
   einsum   1×1 kernels: ``grouped_conv(impl='einsum')`` then ``interlace``.
   shifted  narrow groups: the shifted multiply-adds of ``grouped_conv`` laid out interlaced, so no
            separate permutation is traced.
-``fold_interlace`` instead folds the permutation into the following convolution's kernel.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ import numpy as np
 
 from lightnets.ops.dispatch import resolve_impl
 from lightnets.ops.grouped import (
-    IMPLS, applicable_impls, block_diagonal_kernel, check_groups, conv_case, conv_shifted, default_kernel_init, grouped_channel_mask,
+    IMPLS, applicable_impls, check_groups, conv_case, conv_shifted, default_kernel_init, grouped_channel_mask,
     grouped_conv,
 )
 from lightnets.ops.padding import Padding, PadPairs, explicit_padding
@@ -67,20 +66,6 @@ def interlaced_group_conv(
     if chosen == "shifted":
         return conv_shifted(x, kernel, strides, pads, groups, interlace_outputs=True)
     return interlace(grouped_conv(x, kernel, strides=strides, padding=pads, groups=groups, impl=chosen), groups)
-
-
-def fold_interlace(kernel: jax.Array, interlace_groups: int, *, groups: int = 1) -> jax.Array:
-    """The dense HWIO kernel K' with ``conv(x, K') == grouped_conv(interlace(x, interlace_groups), kernel, groups)``.
-
-    ``kernel`` is the following convolution's (k_h, k_w, C/groups, C_out) kernel, e.g. the CLC block's
-    grouped 1×1 GC (seed 002 §3.1). The result is dense (groups=1): it saves the permutation at the cost of
-    ``groups``× the multiply-adds, so it is a deployment rewrite, not a training path.
-    """
-    channels = kernel.shape[2] * groups
-    check_groups(channels, kernel.shape[3], groups, what="fold_interlace")
-    dense = block_diagonal_kernel(jnp.split(kernel, groups, axis=-1))
-    rows = np.argsort(interlace_permutation(channels, interlace_groups))
-    return dense[:, :, rows, :]
 
 
 class InterlacedGroupConv(nn.Module):
