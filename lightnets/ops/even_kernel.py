@@ -13,7 +13,6 @@ features towards the opposite corner (the "shift problem", Wu et al. 2019, arXiv
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import flax.linen as nn

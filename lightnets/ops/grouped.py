@@ -144,21 +144,31 @@ def conv_shifted(
     return out
 
 
+def resolve_grouped_call(
+    op: str, x: jax.Array, kernel: jax.Array, *, strides: Sequence[int], padding: Padding | PadPairs, groups: int,
+    impl: str,
+) -> tuple[tuple[int, ...], PadPairs, str]:
+    """Checks a grouped-conv call's shapes; returns its strides, explicit pads and the implementation to trace."""
+    strides = tuple(strides)
+    c_in, c_out = x.shape[-1], kernel.shape[-1]
+    check_groups(c_in, c_out, groups, what=op.replace("_", " "))
+    if kernel.shape[2] * groups != c_in:
+        raise ValueError(f"{op.replace('_', ' ')}: kernel {kernel.shape} does not fit C_in={c_in} with groups={groups}")
+    pads = explicit_padding(padding, kernel.shape[:2], strides, x.shape[1:3])
+    chosen = resolve_impl(
+        op, impl, IMPLS, applicable=applicable_impls(c_in, kernel.shape, groups, pads),
+        case=conv_case(c_in, kernel.shape, groups, pads),
+    )
+    return strides, pads, chosen
+
+
 def grouped_conv(
     x: jax.Array, kernel: jax.Array, *, strides: Sequence[int] = (1, 1), padding: Padding | PadPairs = "symmetric",
     groups: int = 1, impl: str = "auto",
 ) -> jax.Array:
     """Grouped 2-D convolution of NHWC ``x`` with an HWIO ``kernel`` of shape (k_h, k_w, C_in/groups, C_out)."""
-    strides = tuple(strides)
-    c_in, c_out = x.shape[-1], kernel.shape[-1]
-    check_groups(c_in, c_out, groups)
-    if kernel.shape[2] * groups != c_in:
-        raise ValueError(f"kernel {kernel.shape} does not fit C_in={c_in} with groups={groups}")
-    pads = explicit_padding(padding, kernel.shape[:2], strides, x.shape[1:3])
-    chosen = resolve_impl(
-        "grouped_conv", impl, IMPLS, applicable=applicable_impls(c_in, kernel.shape, groups, pads),
-        case=conv_case(c_in, kernel.shape, groups, pads),
-    )
+    strides, pads, chosen = resolve_grouped_call(
+        "grouped_conv", x, kernel, strides=strides, padding=padding, groups=groups, impl=impl)
     if chosen == "einsum":
         return _conv_einsum(x, kernel, strides, groups)
     if chosen == "shifted":

@@ -23,12 +23,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lightnets.ops.dispatch import resolve_impl
 from lightnets.ops.grouped import (
-    IMPLS, applicable_impls, check_groups, conv_case, conv_shifted, default_kernel_init, grouped_channel_mask,
-    grouped_conv,
+    check_groups, conv_shifted, default_kernel_init, grouped_channel_mask, grouped_conv, resolve_grouped_call,
 )
-from lightnets.ops.padding import Padding, PadPairs, explicit_padding
+from lightnets.ops.padding import Padding, PadPairs
 from lightnets.ops.shuffle import channel_shuffle, permutation_mask, shuffle_permutation
 
 
@@ -53,16 +51,8 @@ def interlaced_group_conv(
     groups: int = 1, impl: str = "auto",
 ) -> jax.Array:
     """``interlace(grouped_conv(x, kernel, groups=groups), groups)``; ``kernel`` is the contiguous grouped one."""
-    strides = tuple(strides)
-    c_in, c_out = x.shape[-1], kernel.shape[-1]
-    check_groups(c_in, c_out, groups, what="interlaced group conv")
-    if kernel.shape[2] * groups != c_in:
-        raise ValueError(f"kernel {kernel.shape} does not fit C_in={c_in} with groups={groups}")
-    pads = explicit_padding(padding, kernel.shape[:2], strides, x.shape[1:3])
-    chosen = resolve_impl(
-        "interlaced_group_conv", impl, IMPLS, applicable=applicable_impls(c_in, kernel.shape, groups, pads),
-        case=conv_case(c_in, kernel.shape, groups, pads),
-    )
+    strides, pads, chosen = resolve_grouped_call(
+        "interlaced_group_conv", x, kernel, strides=strides, padding=padding, groups=groups, impl=impl)
     if chosen == "shifted":
         return conv_shifted(x, kernel, strides, pads, groups, interlace_outputs=True)
     return interlace(grouped_conv(x, kernel, strides=strides, padding=pads, groups=groups, impl=chosen), groups)

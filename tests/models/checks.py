@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
+from lightnets import create_model
+from lightnets.analysis import ModelCounts, count_model
 from lightnets.ops import canonical_only
 
 
@@ -96,3 +100,10 @@ def assert_one_train_step_updates_everything(model: nn.Module, input_size: int, 
     assert len(old_stats) == len(jax.tree_util.tree_leaves(new_stats))
     for (path, old), new in zip(old_stats, jax.tree_util.tree_leaves(new_stats)):
         assert not np.allclose(old, new), f"batch_stats not updated: {jax.tree_util.keystr(path)}"
+
+
+@functools.cache
+def counts(name: str, input_size: int | None = None, **overrides) -> ModelCounts:
+    """Counts of a registered model (cached: tracing a 224 px model takes seconds), at its default input size."""
+    model = create_model(name, **overrides)
+    return count_model(model, input_size or type(model).default_input_size)

@@ -1,26 +1,20 @@
 """clcNet against seed 002 (Tables 2, 4, 5) and the official Torch code's counts (REFERENCE.md §3)."""
 
-import functools
 import json
 
 import jax
 import pytest
 
 from lightnets import create_model, list_models, reference_counts
-from lightnets.analysis.counting import count_model, param_count
+from lightnets.analysis.counting import param_count
 from lightnets.models.clcnet import clcnet_block_fcrf
 from lightnets.summary import main
 
-from .checks import assert_logits_shape, assert_one_train_step_updates_everything, init_and_apply_shapes
+from .checks import assert_logits_shape, assert_one_train_step_updates_everything, counts, init_and_apply_shapes
 
 NAMES = ("clcnet_a", "clcnet_b", "clcnet_ap")
 # Table 2's g1 column, clcNet-A: 32→64, 64→128, a×128, 128→256, b×256, 256→512, c×512, 512→1024, d×1024.
 TABLE_2_G1_A = [16, 32, 64, 64, 128, 128, 256, 256, 256, 256, 256, 256, 512, 512]
-
-
-@functools.cache
-def counts(name, input_size=224, **overrides):
-    return count_model(create_model(name, **overrides), input_size)
 
 
 def test_registered():

@@ -1,6 +1,5 @@
 """IGCV3 against the official MXNet code's counts (REFERENCE.md §2) and seed 000 Tables 3–4's IGCV3 rows."""
 
-import functools
 
 import jax
 import numpy as np
@@ -8,18 +7,12 @@ import pytest
 
 from lightnets import create_model, list_models, reference_counts
 from lightnets.analysis.channel_graph import channel_dependency, has_full_channel_receptive_field
-from lightnets.analysis.counting import count_model
 from lightnets.models.igcv3 import round_half_up
 from lightnets.ops import canonical_only, shuffle_permutation
 
-from .checks import assert_logits_shape, assert_one_train_step_updates_everything
+from .checks import assert_logits_shape, assert_one_train_step_updates_everything, counts
 
 NAMES = ("igcv3_d100", "igcv3_d050")
-
-
-@functools.cache
-def counts(name, input_size=224, **overrides):
-    return count_model(create_model(name, **overrides), input_size)
 
 
 def test_registered():

@@ -7,14 +7,9 @@ import pytest
 from lightnets import create_model, list_models
 from lightnets.analysis.counting import count_model
 
-from .checks import assert_dtypes, assert_logits_shape, assert_one_train_step_updates_everything
+from .checks import assert_dtypes, assert_logits_shape, assert_one_train_step_updates_everything, counts
 
 NAMES = ("mobilenet_v1_100", "mobilenet_v1_075", "mobilenet_v1_050", "mobilenet_v1_025")
-
-
-@functools.cache
-def counts(name, input_size=224):
-    return count_model(create_model(name), input_size)
 
 
 def test_registered():

@@ -1,23 +1,16 @@
 """SeesawNet against seeds 000/001 (Tables 3–5) and the reference code's counts (REFERENCE.md §1)."""
 
-import functools
 
 import numpy as np
 import pytest
 
 from lightnets import create_model, list_models, reference_counts
 from lightnets.analysis.channel_graph import channel_dependency, has_full_channel_receptive_field
-from lightnets.analysis.counting import count_model
 from lightnets.ops import canonical_only
 
-from .checks import assert_logits_shape, assert_one_train_step_updates_everything
+from .checks import assert_logits_shape, assert_one_train_step_updates_everything, counts
 
 NAMES = ("seesaw_shuffle_d100", "seesaw_shuffle_d050", "seesaw_share_d100", "seesaw_share_d050")
-
-
-@functools.cache
-def counts(name, input_size=224, **overrides):
-    return count_model(create_model(name, **overrides), input_size)
 
 
 def test_registered():

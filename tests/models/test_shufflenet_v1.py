@@ -11,18 +11,13 @@ from lightnets import create_model, list_models, reference_counts
 from lightnets.analysis.counting import count_model
 from lightnets.models.shufflenet_v1 import ShuffleNetV1, ShuffleUnit, stage_widths, stem_width
 
-from .checks import assert_logits_shape, assert_one_train_step_updates_everything
+from .checks import assert_logits_shape, assert_one_train_step_updates_everything, counts
 
 NAMES = tuple(f"shufflenet_v1_g{g}_100" for g in (1, 2, 3, 4, 8)) + tuple(
     f"shufflenet_v1_g{g}_{s}" for g in (3, 8) for s in ("050", "150", "200")
 )
 # Table 1 "Complexity" at 1×; it leaves out the FC (with the FC: 143.1/140.8/137.5/134.3/138.4M).
 TABLE_1_COMPLEXITY = {1: 143e6, 2: 140e6, 3: 137e6, 4: 133e6, 8: 137e6}
-
-
-@functools.cache
-def counts(name, **overrides):
-    return count_model(create_model(name, **overrides), 224)
 
 
 def test_registered():

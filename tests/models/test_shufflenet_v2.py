@@ -1,6 +1,5 @@
 """ShuffleNet V2 against its paper (seed 003 Table 5), the official code and torchvision (REFERENCE.md §6.2)."""
 
-import functools
 
 import pytest
 
@@ -8,7 +7,7 @@ from lightnets import create_model, list_models, reference_counts
 from lightnets.analysis.counting import count_model
 from lightnets.models.shufflenet_v2 import ShuffleNetV2
 
-from .checks import assert_logits_shape, assert_one_train_step_updates_everything
+from .checks import assert_logits_shape, assert_one_train_step_updates_everything, counts
 
 NAMES = ("shufflenet_v2_050", "shufflenet_v2_100", "shufflenet_v2_150", "shufflenet_v2_200")
 # torchvision.models.shufflenet_v2_x{0_5,1_0,1_5,2_0}: total parameter counts.
@@ -16,11 +15,6 @@ TORCHVISION_PARAMS = {
     "shufflenet_v2_050": 1_366_792, "shufflenet_v2_100": 2_278_604,
     "shufflenet_v2_150": 3_503_624, "shufflenet_v2_200": 7_393_996,
 }
-
-
-@functools.cache
-def counts(name, **overrides):
-    return count_model(create_model(name, **overrides), 224)
 
 
 def test_registered():

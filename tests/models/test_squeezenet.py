@@ -8,7 +8,7 @@ import pytest
 from lightnets import create_model, list_models, reference_counts
 from lightnets.analysis.counting import count_model
 
-from .checks import assert_dtypes, assert_logits_shape, assert_one_train_step_updates_everything
+from .checks import assert_dtypes, assert_logits_shape, assert_one_train_step_updates_everything, counts
 
 NAMES = ("squeezenet1_0", "squeezenet1_1", "squeezenet1_0_bypass")
 
@@ -19,11 +19,6 @@ TABLE_1 = {
     "fire7": ((27, 27, 384), 111_024), "fire8": ((27, 27, 512), 188_992), "fire9": ((13, 13, 512), 197_184),
     "classifier": ((13, 13, 1000), 513_000),
 }
-
-
-@functools.cache
-def counts(name, input_size=227, **overrides):
-    return count_model(create_model(name, **overrides), input_size)
 
 
 def test_registered():

@@ -1,6 +1,5 @@
 """SqueezeNext against its paper (seed 003 tables) and the official prototxts (REFERENCE.md §5)."""
 
-import functools
 
 import pytest
 
@@ -8,18 +7,13 @@ from lightnets import create_model, list_models, reference_counts
 from lightnets.analysis.counting import count_model
 from lightnets.models.squeezenext import SqueezeNext
 
-from .checks import assert_logits_shape, assert_one_train_step_updates_everything
+from .checks import assert_logits_shape, assert_one_train_step_updates_everything, counts
 
 NAMES = (
     "sqnxt23_100", "sqnxt23_200", "g_sqnxt23_100", "sqnxt23v2_100", "sqnxt23v3_100", "sqnxt23v4_100",
     "sqnxt23v5_100", "sqnxt34_100", "sqnxt44_100",
 )
 EXACT = ("sqnxt23_100", "sqnxt23_200", "g_sqnxt23_100", "sqnxt23v5_100")  # REFERENCE.md §5.2 at 224 "same"
-
-
-@functools.cache
-def counts(name, input_size=224, **overrides):
-    return count_model(create_model(name, **overrides), input_size)
 
 
 def test_registered():

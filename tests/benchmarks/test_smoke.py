@@ -1,0 +1,53 @@
+"""The benchmark scripts run end to end in their quickest mode and docs render from their JSON.
+
+Smoke only: one tiny configuration each, one repeat, no assertions on speed (speed lives in benchmarks/).
+"""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from tools import gen_benchmark_docs
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def _run_script(module: str, output: pathlib.Path, *args: str) -> dict:
+    subprocess.run([sys.executable, "-m", f"benchmarks.{module}", *args, "--output", str(output)],
+                   cwd=ROOT, check=True, capture_output=True, text=True, timeout=300)
+    return json.loads(output.read_text())
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> pathlib.Path:
+    directory = tmp_path_factory.mktemp("results")
+    _run_script("train_throughput", directory / "train_throughput_cpu.json",
+                "--quick", "--models", "squeezenet1_1", "--canonical", "")
+    _run_script("guidelines", directory / "guidelines_cpu.json",
+                "--quick", "--experiments", "G3,G4", "--impls", "canonical")
+    return directory
+
+
+def test_train_throughput_writes_one_measured_row(results):
+    data = json.loads((results / "train_throughput_cpu.json").read_text())
+    (row,) = data["rows"]
+    assert (row["model"], row["framework"], row["impl"], row["batch"]) == ("squeezenet1_1", "jax", "auto", 2)
+    assert row["train_images_per_s"] > 0 and row["infer_images_per_s"] > 0 and row["madds"] > 0
+    assert row["peak_device_memory_bytes"] is None  # XLA:CPU reports no device memory
+
+
+def test_guidelines_write_every_variant_beside_the_paper(results):
+    data = json.loads((results / "guidelines_cpu.json").read_text())
+    assert [e["name"] for e in data["experiments"]] == ["G3", "G4"]
+    rows = [r for e in data["experiments"] for r in e["rows"]]
+    assert len(rows) == 9 and all(r["images_per_s"]["canonical"] > 0 and r["paper_images_per_s"] for r in rows)
+
+
+def test_docs_render_every_result(results):
+    text = gen_benchmark_docs.render(results)
+    assert "| squeezenet1_1 | auto | float32 | 2 |" in text
+    assert "4-fragment-parallel (c=64)" in text and "ReLU no, shortcut no" in text
+    assert "## Structured ops\n\nNot run yet." in text
