@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import flax.linen as nn
 import jax
@@ -53,8 +53,12 @@ class ImageClassifier(nn.Module):
       small_input: the family's 32–64 px geometry (documented per family: fewer early strides).
       padding: 'symmetric' (k//2 each side, the PyTorch/Caffe/Torch references) or 'SAME' (TF-slim).
 
+    ``default_input_size`` is the resolution the family's paper reports its counts at.
+
     Call as ``model.apply(variables, images, train=..., rngs={'dropout': key})`` with NHWC images.
     """
+
+    default_input_size: ClassVar[int] = 224
 
     num_classes: int = 1000
     dtype: Any = jnp.float32

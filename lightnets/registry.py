@@ -82,10 +82,17 @@ def model_class(name: str) -> type[nn.Module]:
     return _MODELS[name].func
 
 
-def list_models(pattern: str = "*") -> list[str]:
-    """Registered names matching a shell-style ``pattern``, sorted."""
+def list_models(pattern: str = "*", *, library_only: bool = False) -> list[str]:
+    """Registered names matching a shell-style ``pattern``, sorted.
+
+    ``library_only`` keeps the variants that ``lightnets.models`` registers, leaving out models registered
+    by user code or tests.
+    """
     _import_families()
-    return sorted(n for n in _MODELS if fnmatch.fnmatch(n, pattern))
+    return sorted(
+        n for n, factory in _MODELS.items()
+        if fnmatch.fnmatch(n, pattern) and (not library_only or factory.func.__module__.startswith("lightnets.models."))
+    )
 
 
 def _import_families() -> None:

@@ -38,10 +38,6 @@ def parse_override(item: str) -> tuple[str, Any]:
         return key, raw
 
 
-def default_input_size(model) -> int:
-    return getattr(type(model), "default_input_size", 224)
-
-
 def block_notes(model) -> dict[str, str]:
     """The model's per-block notes (channel-grouping pattern, FCRF), if it defines ``block_notes()``."""
     return model.block_notes() if hasattr(model, "block_notes") else {}
@@ -90,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.num_classes is not None:
             overrides["num_classes"] = args.num_classes
         model = create_model(args.name, **overrides)
-        input_size = args.input_size or default_input_size(model)
+        input_size = args.input_size or type(model).default_input_size
         if input_size < 1:
             raise ValueError(f"--input-size must be positive, got {input_size}")
         counts = count_model(model, input_size)

@@ -90,3 +90,9 @@ def test_list_from_a_fresh_process():
     ).stdout.split()
     assert out == sorted(out)
     assert set(REQUIRED_NAMES) <= set(out), sorted(set(REQUIRED_NAMES) - set(out))
+
+
+def test_library_only_leaves_out_models_registered_elsewhere():
+    assert NAME in list_models("test_*")
+    assert NAME not in list_models(library_only=True)
+    assert set(REQUIRED_NAMES) <= set(list_models(library_only=True))

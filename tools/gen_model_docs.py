@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=pathlib.Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--check", action="store_true", help="exit 1 if the file is out of date")
     args = parser.parse_args(argv)
-    text = render(list_models())
+    text = render(list_models(library_only=True))
     if args.check:
         current = args.output.read_text() if args.output.exists() else ""
         if current != text:
