@@ -81,9 +81,14 @@ def train_section(data: dict) -> str:
             fmt(r["infer_images_per_s"], 1), fmt(r["latency_b1_ms"], 1), _megabytes(r.get("step_memory_bytes")),
             _megabytes(r["peak_device_memory_bytes"]),
         ])
-    text = [f"### {data['backend'].upper()}, {data['image_size']}×{data['image_size']}\n", _run_line(data),
+    models = ", ".join(dict.fromkeys(r["model"] for r in data["rows"]))
+    frameworks = " vs ".join(dict.fromkeys({"jax": "JAX", "torch": "PyTorch"}[r["framework"]] for r in data["rows"]))
+    text = [f"### {data['backend'].upper()}, {data['image_size']}×{data['image_size']}: {models} ({frameworks})\n",
+            _run_line(data),
             markdown_table(["model", "impl / mode", "dtype", "batch", "train img/s", "compile s", "infer img/s",
-                            "batch-1 latency ms", "train-step memory MiB (XLA est.)", "device peak MiB"], rows)]
+                            "batch-1 latency ms", "train-step memory MiB (XLA est.)", "device peak MiB"], rows),
+            ("\ncompile s: JAX, lower + compile of the train step; torch.compile, the first compiled train step "
+             "(Inductor's on-disk cache shortens it on repeat runs).")]
     if data["peer_ratios"]:
         text.append(f"\nOur train images/s over the peer's (target for mobilenet_v2 on CPU: ≥ {TARGET_PEER_RATIO}× "
                     "torchvision):\n")
@@ -101,9 +106,9 @@ def train_section(data: dict) -> str:
 def guidelines_section(data: dict) -> str:
     impls = data["impls"]
     text = [f"### {data['backend'].upper()}, batch {data['batch']}\n", _run_line(data),
-            "Images/s of the jitted forward pass of 10 stacked blocks on 56×56 inputs; \"paper\" is ShuffleNet "
-            "V2's CPU/ARM column (seeds/003 Tables 1–4, a single ARM core), so compare trends within a column, "
-            "not absolute values.\n"]
+            ("Images/s of the jitted forward pass of 10 stacked blocks on 56×56 inputs; \"paper\" is ShuffleNet "
+             "V2's CPU/ARM column (seeds/003 Tables 1–4, a single ARM core), so compare trends within a column, "
+             "not absolute values.\n")]
     for experiment in data["experiments"]:
         text.append(f"**{experiment['name']}**: {experiment['title']}\n")
         text.append(markdown_table(
@@ -116,11 +121,11 @@ def guidelines_section(data: dict) -> str:
 def ops_section(data: dict) -> str:
     return "\n".join([
         f"### {data['backend'].upper()}\n",
-        f"Measured {data['date']} on {data['device']}, jax {data['jax']}, batch {data['batch']} (capped per row "
-        f"where noted), median of {data['repeats']}; `python -m benchmarks.ops`.\n",
+        (f"Measured {data['date']} on {data['device']}, jax {data['jax']}, batch {data['batch']} (capped per row "
+         f"where noted), median of {data['repeats']}; `python -m benchmarks.ops`.\n"),
         markdown_table(["op", "case", "shape", "batch", "impl", "fwd ms", "fwd+bwd ms"], [
-            [r["op"], r["case"] or "–", r["label"], r["batch"], r["impl"], fmt(r["fwd_ms"], 2), fmt(r["fwd_bwd_ms"], 2)]
-            for r in data["rows"]]),
+            [r["op"], r["case"] or "–", r["label"], r["batch"], r["impl"], fmt(r["fwd_ms"], 2),
+             fmt(r["fwd_bwd_ms"], 2)] for r in data["rows"]]),
     ]) + "\n"
 
 
