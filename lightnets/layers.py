@@ -41,6 +41,14 @@ class ConvBnAct(nn.Module):
         return activation(self.act)(x)
 
 
+def block_conv_bn_act(block: nn.Module, **defaults: Any) -> Callable[..., ConvBnAct]:
+    """A ``ConvBnAct`` factory carrying a block's ``norm``, ``padding``, ``dtype`` and ``param_dtype`` fields."""
+    return functools.partial(
+        ConvBnAct, norm=block.norm, padding=block.padding, dtype=block.dtype, param_dtype=block.param_dtype,
+        **defaults,
+    )
+
+
 class ImageClassifier(nn.Module):
     """Fields every registered model has (subclasses add their architecture's own).
 

@@ -21,7 +21,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from lightnets.layers import ConvBnAct, ImageClassifier, NormFactory, global_avg_pool
+from lightnets.layers import ImageClassifier, NormFactory, block_conv_bn_act, global_avg_pool
 from lightnets.registry import ReferenceCounts, register_model
 
 STEM_WIDTH = 32
@@ -51,11 +51,10 @@ class DepthwiseSeparable(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        kwargs = dict(act=self.act, padding=self.padding, norm=self.norm, dtype=self.dtype,
-                      param_dtype=self.param_dtype)
+        conv = block_conv_bn_act(self, act=self.act)
         channels = x.shape[-1]
-        x = ConvBnAct(channels, (3, 3), (self.strides,) * 2, groups=channels, name="depthwise", **kwargs)(x)
-        return ConvBnAct(self.features, (1, 1), name="pointwise", **kwargs)(x)
+        x = conv(channels, (3, 3), (self.strides,) * 2, groups=channels, name="depthwise")(x)
+        return conv(self.features, (1, 1), name="pointwise")(x)
 
 
 class MobileNetV1(ImageClassifier):

@@ -23,7 +23,6 @@ g=3 1×: 1.865M params / 137.5M (REFERENCE.md §6.1).
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -32,7 +31,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from lightnets.layers import ConvBnAct, ImageClassifier, NormFactory, global_avg_pool
+from lightnets.layers import ImageClassifier, NormFactory, block_conv_bn_act, global_avg_pool
 from lightnets.ops import channel_shuffle, make_divisible
 from lightnets.registry import ReferenceCounts, register_model
 
@@ -77,9 +76,7 @@ class ShuffleUnit(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        conv = functools.partial(
-            ConvBnAct, norm=self.norm, padding=self.padding, dtype=self.dtype, param_dtype=self.param_dtype
-        )
+        conv = block_conv_bn_act(self)
         c_in = x.shape[-1]
         branch_features = self.out_features - c_in if self.strides == 2 else self.out_features
         shuffles = self.groups > 1

@@ -30,7 +30,6 @@ Counts at 224 (Table 5, "FLOPs" = multiply-adds, REFERENCE.md §6.2): 0.5×/1×/
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -38,7 +37,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from lightnets.layers import ConvBnAct, ImageClassifier, NormFactory, global_avg_pool
+from lightnets.layers import ImageClassifier, NormFactory, block_conv_bn_act, global_avg_pool
 from lightnets.ops import SqueezeExcite, channel_shuffle
 from lightnets.registry import ReferenceCounts, register_model
 
@@ -76,9 +75,7 @@ class ShuffleV2Unit(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        conv = functools.partial(
-            ConvBnAct, norm=self.norm, padding=self.padding, dtype=self.dtype, param_dtype=self.param_dtype
-        )
+        conv = block_conv_bn_act(self)
         mid = self.out_features // 2
         strides = (self.strides,) * 2
         if self.strides == 1:

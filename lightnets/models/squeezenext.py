@@ -33,7 +33,6 @@ v5 0.931M / 224.9M; 1.0-G-SqNxt-23 0.544M / 227.5M; 2.0-SqNxt-23 2.363M / 750.8M
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -41,7 +40,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from lightnets.layers import ConvBnAct, ImageClassifier, NormFactory, global_avg_pool
+from lightnets.layers import ImageClassifier, NormFactory, block_conv_bn_act, global_avg_pool
 from lightnets.registry import ReferenceCounts, register_model
 
 STAGE_WIDTHS = (32, 64, 128, 256)
@@ -92,10 +91,7 @@ class SqueezeNextBlock(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        conv = functools.partial(
-            ConvBnAct, act="relu", norm=self.norm, padding=self.padding, dtype=self.dtype,
-            param_dtype=self.param_dtype,
-        )
+        conv = block_conv_bn_act(self, act="relu")
         c = self.out_features
         strides = (self.strides,) * 2
         shortcut = x
