@@ -14,6 +14,8 @@ import jax  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
+from train_lib import host_memory  # noqa: E402
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Directory for checkpoints, TensorBoard logs and results.json.")
 flags.DEFINE_bool("multi_process", None,
@@ -53,4 +55,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    host_memory.reexec_with_hugepage_malloc()
     app.run(main)

@@ -14,6 +14,8 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
+from train_lib import host_memory
+
 RESULTS_DIR = pathlib.Path(__file__).resolve().parent / "results"
 
 
@@ -50,6 +52,7 @@ def run_metadata(**extra) -> dict:
         "git": _git_revision(),
         "python": platform.python_version(),
         "jax": jax.__version__,
+        "hugepage_malloc": host_memory.hugepage_malloc_status(),
         **extra,
     }
 

@@ -32,6 +32,7 @@ import jax.numpy as jnp
 
 from benchmarks import common
 from lightnets import ops
+from train_lib import host_memory
 
 SPATIAL = 56
 NUM_BLOCKS = 10
@@ -209,4 +210,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    host_memory.reexec_with_hugepage_malloc()
     main()

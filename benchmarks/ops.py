@@ -5,7 +5,7 @@ Each row times one op × implementation at a shape the papers' networks use (jit
 every weight. The fastest implementation per (op, case), by forward+backward time summed over the case's
 shapes, is what ``lightnets.ops.AUTO_CHOICES`` should hold for this backend; the script prints both.
 
-  .venv/bin/python -m benchmarks.ops            # full run (~6 minutes on 2 idle CPU cores)
+  .venv/bin/python -m benchmarks.ops            # full run (~2 minutes on 2 idle CPU cores)
   .venv/bin/python -m benchmarks.ops --quick    # smoke run: batch 2, one repeat
 """
 
@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 
 from lightnets import ops
+from train_lib import host_memory
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,6 +96,12 @@ CASES = (
     _grouped("dw5x1 14x7x240 s(2,1)", 14, 240, 240, (5, 1), 240, strides=(2, 1), padding=((2, 2), (0, 0))),
     _even("dw2x2 c2sp 14x14x240", 14, 240, ops.C2SP),
     _even("dw2x2 right_bottom 14x14x240", 14, 240, "right_bottom"),
+    _grouped("dense 3x3 s2 224x224 3->32 (stem)", 224, 3, 32, (3, 3), 1, strides=(2, 2)),
+    _grouped("dense 3x3 54x54 16->64 (SqueezeNet)", 54, 16, 64, (3, 3), 1),
+    _grouped("dense 3x3 27x27 48->192 (SqueezeNet)", 27, 48, 192, (3, 3), 1),
+    _grouped("dense 3x1 56x56 16->16 (SqueezeNext)", 56, 16, 16, (3, 1), 1),
+    _grouped("dense 1x3 56x56 16->32 (SqueezeNext)", 56, 16, 32, (1, 3), 1),
+    _grouped("dense 3x3 28x28 128->128", 28, 128, 128, (3, 3), 1),
     _grouped("1x1 28x28 240->240 g1", 28, 240, 240, (1, 1), 1),
     _grouped("1x1 28x28 240->240 g2", 28, 240, 240, (1, 1), 2),
     _grouped("1x1 28x28 240->240 g3", 28, 240, 240, (1, 1), 3),
@@ -185,6 +192,7 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({
         "date": datetime.date.today().isoformat(), "jax": jax.__version__, "backend": backend,
+        "hugepage_malloc": host_memory.hugepage_malloc_status(),
         "device": jax.devices()[0].device_kind, "batch": batch, "repeats": repeats, "rows": rows,
         "fastest": [{"op": op, "case": case, "impl": impl} for (op, case), impl in sorted(fastest.items())],
     }, indent=1))
@@ -192,4 +200,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    host_memory.reexec_with_hugepage_malloc()
     main()

@@ -17,7 +17,7 @@ are measured in the same run: on CPU eager float32 channels_last and torch.compi
 channels_last (and torch.compile), each with the same SGD step; the table gives our/their train ratio.
 Structured models are also compared by train-step time per MAdd against mobilenet_v2_100 when both ran.
 
-  .venv-bench/bin/python -m benchmarks.train_throughput       # default CPU run: 8 min on 2 cores at load ~1, 17 at ~4
+  .venv-bench/bin/python -m benchmarks.train_throughput       # default CPU run: ~5 min on 2 idle cores
   .venv-bench/bin/python -m benchmarks.train_throughput --canonical '' --peer-modes eager   # skips the slowest rows
   .venv/bin/python -m benchmarks.train_throughput --quick --models squeezenet1_1 --canonical ''   # smoke run
 """
@@ -38,7 +38,7 @@ from benchmarks import common, torch_peers
 from lightnets import ops
 from lightnets.analysis import count_model
 from lightnets.registry import create_model
-from train_lib import partitioning
+from train_lib import host_memory, partitioning
 from train_lib.state import create_train_state
 from train_lib.steps import make_train_step
 
@@ -233,4 +233,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    host_memory.reexec_with_hugepage_malloc()
     main()

@@ -36,6 +36,12 @@ python3 -m venv .venv-bench
 Scripts: `benchmarks/train_throughput.py` (train step, inference, latency, compile time, memory; PyTorch
 peers), `benchmarks/guidelines.py` (ShuffleNet V2's guideline experiments G1–G4), `benchmarks/ops.py`
 (each structured op's implementations).
+
+Every script (and `main.py`) restarts itself once with glibc's `glibc.malloc.hugetlb=1` tunable where the
+kernel offers transparent huge pages (`train_lib/host_memory.py`; opt out with
+`LIGHTNETS_HUGEPAGE_MALLOC=0`): XLA:CPU and PyTorch both take each step's temporaries from malloc, and
+faulting them in 4 KiB pages costs a CPU train step up to ~40% of its time. Each run line says whether
+it was on; JAX and PyTorch rows of one run always share the setting.
 """
 
 UNMEASURED = """## Not measured yet
@@ -59,8 +65,14 @@ def _run_line(data: dict) -> str:
     load = f"load average {data['load_average_1m_start']:.2f} → {data['load_average_1m_end']:.2f}"
     if "git" in data:
         versions += f", lightnets at {data['git']}"
+    versions += _allocator(data)
     return (f"Measured {data['date']} on {data['device']} ({data['machine']}), {versions}; "
             f"{load}.\n\n```\n{data['command']}\n```\n")
+
+
+def _allocator(data: dict) -> str:
+    status = data.get("hugepage_malloc")
+    return f", huge-page malloc {status}" if status else ""
 
 
 def _megabytes(value: int | None) -> str | None:
@@ -121,8 +133,8 @@ def guidelines_section(data: dict) -> str:
 def ops_section(data: dict) -> str:
     return "\n".join([
         f"### {data['backend'].upper()}\n",
-        (f"Measured {data['date']} on {data['device']}, jax {data['jax']}, batch {data['batch']} (capped per row "
-         f"where noted), median of {data['repeats']}; `python -m benchmarks.ops`.\n"),
+        (f"Measured {data['date']} on {data['device']}, jax {data['jax']}{_allocator(data)}, batch {data['batch']} "
+         f"(capped per row where noted), median of {data['repeats']}; `python -m benchmarks.ops`.\n"),
         markdown_table(["op", "case", "shape", "batch", "impl", "fwd ms", "fwd+bwd ms"], [
             [r["op"], r["case"] or "–", r["label"], r["batch"], r["impl"], fmt(r["fwd_ms"], 2),
              fmt(r["fwd_bwd_ms"], 2)] for r in data["rows"]]),

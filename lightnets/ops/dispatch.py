@@ -22,8 +22,9 @@ import jax
 # CPU entries: benchmarks/ops.py, jax 0.10.2, 2-core CPU (docs/ops.md); GPU/TPU are not measured yet.
 AUTO_CHOICES: dict[tuple[str, str, str], str] = {
     ("grouped_conv", "depthwise", "cpu"): "shifted",
-    ("grouped_conv", "pointwise", "cpu"): "einsum",
+    ("grouped_conv", "pointwise", "cpu"): "matmul",
     ("grouped_conv", "grouped", "cpu"): "shifted",
+    ("grouped_conv", "spatial", "cpu"): "matmul",
     ("interlaced_group_conv", "grouped", "cpu"): "shifted",
     ("uneven_group_conv", "pointwise", "cpu"): "masked",
 }

@@ -7,7 +7,11 @@ these channel-local convolutions (CLC); their channel dependency graph is ``chan
 
 Implementations (``impl``):
   lax      canonical: ``lax.conv_general_dilated`` with ``feature_group_count``.
-  einsum   1×1 kernels only: one batched matmul per group (strided input sliced first).
+  einsum   1×1 kernels only: one batched matmul over the groups (strided input sliced first).
+  matmul   at most ``MATMUL_MAX_GROUPS`` groups: per group and kernel row i, the k_w column windows of
+           the group's channels (``axis_window``) concatenated and multiplied by kernel[i] as one 2-D
+           matmul, each row's product shifted into place and summed (for 1×1 kernels one matmul per
+           group); no group axis, so no transposes around a batched matmul.
   shifted  groups of at most ``SHIFTED_MAX_GROUP_WIDTH`` input channels (depthwise, or a dense conv of
            a narrow input such as an RGB stem):
            k_h·k_w·(C_in/groups) shifted multiply-adds over the padded input, each broadcast over the
@@ -30,7 +34,9 @@ import numpy as np
 from lightnets.ops.dispatch import resolve_impl
 from lightnets.ops.padding import Padding, PadPairs, explicit_padding
 
-IMPLS = ("lax", "einsum", "shifted")
+IMPLS = ("lax", "einsum", "matmul", "shifted")
+# The matmul form unrolls one matmul per group; many narrow groups are left to `shifted` or the convolution.
+MATMUL_MAX_GROUPS = 8
 # The shifted form unrolls k_h·k_w·(C_in/groups) terms; wider groups are left to the convolution.
 SHIFTED_MAX_GROUP_WIDTH = 8
 
@@ -79,7 +85,8 @@ def applicable_impls(in_features: int, kernel_shape: Sequence[int], groups: int,
     """The implementations of ``IMPLS`` that can compute this call."""
     pointwise = tuple(kernel_shape[:2]) == (1, 1) and pads == ((0, 0), (0, 0))
     narrow = in_features // groups <= SHIFTED_MAX_GROUP_WIDTH
-    return ("lax",) + (("einsum",) if pointwise else ()) + (("shifted",) if narrow else ())
+    return (("lax",) + (("einsum",) if pointwise else ()) + (("matmul",) if groups <= MATMUL_MAX_GROUPS else ())
+            + (("shifted",) if narrow else ()))
 
 
 def _conv_lax(x, kernel, strides, pads, groups):
@@ -98,6 +105,32 @@ def _conv_einsum(x, kernel, strides, groups):
     return jnp.einsum("nhwgi,gio->nhwgo", xg, kg).reshape(n, h, w, c_out)
 
 
+def _conv_matmul(x, kernel, strides, pads, groups):
+    """Σ over kernel rows i of a row-shifted (column windows of x, concatenated) @ kernel[i], per group."""
+    kh, kw, width, c_out = kernel.shape
+    per_group = c_out // groups
+    (top, bottom), (left, right) = pads
+    n = x.shape[0]
+    ho = (x.shape[1] + top + bottom - kh) // strides[0] + 1
+    wo = (x.shape[2] + left + right - kw) // strides[1] + 1
+    if kh == 1:  # rows are selected before the matmul, so only output rows are multiplied
+        x = axis_window(x, 1, -top, strides[0], ho)
+    outputs = []
+    for g in range(groups):
+        source = x[..., g * width:(g + 1) * width]
+        columns = [axis_window(source, 2, j - left, strides[1], wo) for j in range(kw)]
+        patches = columns[0] if kw == 1 else jnp.concatenate(columns, axis=-1)
+        rows = patches.reshape(-1, kw * width)
+        out = None
+        for i in range(kh):
+            row = jnp.dot(rows, kernel[i, :, :, g * per_group:(g + 1) * per_group].reshape(kw * width, per_group))
+            row = row.reshape(n, patches.shape[1], wo, per_group)
+            term = row if kh == 1 else axis_window(row, 1, i - top, strides[0], ho)
+            out = term if out is None else out + term
+        outputs.append(out)
+    return outputs[0] if groups == 1 else jnp.concatenate(outputs, axis=-1)
+
+
 def _group_channel_sources(x: jax.Array, groups: int, per_group: int, interlace_outputs: bool) -> list[jax.Array]:
     """For each in-group channel c, the NHWC tensor whose output channel o holds input c of o's group."""
     n, h, w, c_in = x.shape
@@ -113,34 +146,54 @@ def _group_channel_sources(x: jax.Array, groups: int, per_group: int, interlace_
     return sources
 
 
+def axis_window(x: jax.Array, axis: int, offset: int, stride: int, length: int) -> jax.Array:
+    """``out[t] = x[offset + stride·t]`` along ``axis`` for t < ``length``, zero where that index is outside x.
+
+    This is one tap's view of a zero-padded, strided input, built as a strided slice between zero blocks:
+    no padded copy of ``x`` is made, and its transpose is a slice of the cotangent.
+    """
+    size = x.shape[axis]
+    first = -(offset // stride) if offset < 0 else 0  # ceil(-offset / stride)
+    last = min(length - 1, (size - 1 - offset) // stride)
+    if last < first:
+        return jnp.zeros(x.shape[:axis] + (length,) + x.shape[axis + 1:], x.dtype)
+    core = jax.lax.slice_in_dim(x, offset + stride * first, offset + stride * last + 1, stride, axis)
+    blocks = [jnp.zeros(x.shape[:axis] + (count,) + x.shape[axis + 1:], x.dtype)
+              for count in (first, length - 1 - last)]
+    parts = [part for part in (blocks[0], core, blocks[1]) if part.shape[axis]]
+    return parts[0] if len(parts) == 1 else jnp.concatenate(parts, axis)
+
+
 def conv_shifted(
     x: jax.Array, kernel: jax.Array, strides: Sequence[int], pads: PadPairs, groups: int, *,
     interlace_outputs: bool = False,
 ) -> jax.Array:
-    """Grouped convolution as Σ over taps (i, j) and in-group channels c of a strided window × kernel[i, j, c].
+    """Grouped convolution as Σ over taps (i, j) and in-group channels c of a shifted window × kernel[i, j, c].
 
     Channel c of every group is first broadcast to the group's outputs (for depthwise convs this is the
-    input itself), so each term is an elementwise multiply-add; no gather or matmul is traced. With
-    ``interlace_outputs`` the outputs are laid out interlaced, output j·groups + i being output j of
-    group i (clcNet's ChannelInterlace, seed 002 §3.2), and the kernel's columns are permuted to match.
+    input itself), so each term is an elementwise multiply-add; no gather or matmul is traced. The sum is
+    taken separably: column windows (one per tap column j, ``axis_window``) are combined into one partial
+    sum per kernel row i, and each row's sum is then shifted into place, so k_h + k_w windows are formed
+    instead of k_h·k_w and the input is never padded. With ``interlace_outputs`` the outputs are laid out
+    interlaced, output j·groups + i being output j of group i (clcNet's ChannelInterlace, seed 002 §3.2),
+    and the kernel's columns are permuted to match.
     """
     kh, kw, width, c_out = kernel.shape
     per_group = c_out // groups
     if interlace_outputs:
         kernel = kernel.reshape(kh, kw, width, groups, per_group).swapaxes(-1, -2).reshape(kernel.shape)
-    x = jnp.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
-    n, hp, wp, _ = x.shape
-    ho, wo = (hp - kh) // strides[0] + 1, (wp - kw) // strides[1] + 1
+    (top, bottom), (left, right) = pads
+    ho = (x.shape[1] + top + bottom - kh) // strides[0] + 1
+    wo = (x.shape[2] + left + right - kw) // strides[1] + 1
+    columns = [
+        [axis_window(source, 2, j - left, strides[1], wo) for j in range(kw)]
+        for source in _group_channel_sources(x, groups, per_group, interlace_outputs)
+    ]
     out = None
-    for c, source in enumerate(_group_channel_sources(x, groups, per_group, interlace_outputs)):
-        for i in range(kh):
-            for j in range(kw):
-                window = jax.lax.slice(
-                    source, (0, i, j, 0), (n, i + (ho - 1) * strides[0] + 1, j + (wo - 1) * strides[1] + 1, c_out),
-                    (1, strides[0], strides[1], 1),
-                )
-                term = window * kernel[i, j, c]
-                out = term if out is None else out + term
+    for i in range(kh):
+        row = sum(columns[c][j] * kernel[i, j, c] for c in range(width) for j in range(kw))
+        term = axis_window(row, 1, i - top, strides[0], ho)
+        out = term if out is None else out + term
     return out
 
 
@@ -171,6 +224,8 @@ def grouped_conv(
         "grouped_conv", x, kernel, strides=strides, padding=padding, groups=groups, impl=impl)
     if chosen == "einsum":
         return _conv_einsum(x, kernel, strides, groups)
+    if chosen == "matmul":
+        return _conv_matmul(x, kernel, strides, pads, groups)
     if chosen == "shifted":
         return conv_shifted(x, kernel, strides, pads, groups)
     return _conv_lax(x, kernel, strides, pads, groups)

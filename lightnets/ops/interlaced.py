@@ -9,6 +9,7 @@ grouped 1×1 (the CLC block's GC) then reads every IGC group as long as g1·g2 �
 Implementations of ``interlaced_group_conv`` (``impl``):
   lax      canonical: ``grouped_conv(impl='lax')`` then ``interlace``.
   einsum   1×1 kernels: ``grouped_conv(impl='einsum')`` then ``interlace``.
+  matmul   1×1 kernels: ``grouped_conv(impl='matmul')`` then ``interlace``.
   shifted  narrow groups: the shifted multiply-adds of ``grouped_conv`` laid out interlaced, so no
            separate permutation is traced.
 """

@@ -7,7 +7,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from lightnets import ops
-from lightnets.ops.grouped import IMPLS, SHIFTED_MAX_GROUP_WIDTH, applicable_impls
+from lightnets.ops.grouped import IMPLS, MATMUL_MAX_GROUPS, SHIFTED_MAX_GROUP_WIDTH, applicable_impls, axis_window
 
 from .reference import assert_same_function, dense_conv, dense_kernel, jacobian_channel_mask, normal
 from .strategies import ConvShape, conv_shapes
@@ -28,9 +28,10 @@ def _reference(mask, shape):
     in_per_group=st.integers(1, 3),
     out_per_group=st.integers(1, 3),
 )
-@example(shape=ConvShape(2, (6, 7), (1, 1), (2, 1), "SAME"), groups=3, in_per_group=2, out_per_group=3)  # einsum
+@example(shape=ConvShape(2, (6, 7), (1, 1), (2, 1), "SAME"), groups=3, in_per_group=2, out_per_group=3)  # einsum, matmul
 @example(shape=ConvShape(2, (8, 5), (3, 3), (2, 2), "symmetric"), groups=4, in_per_group=1, out_per_group=1)  # dw
 @example(shape=ConvShape(1, (7, 8), (2, 2), (1, 2), ((0, 1), (1, 0))), groups=2, in_per_group=3, out_per_group=2)
+@example(shape=ConvShape(1, (6, 7), (1, 3), (2, 1), ((1, 0), (0, 2))), groups=1, in_per_group=3, out_per_group=2)
 def test_every_impl_equals_masked_dense_conv(shape, groups, in_per_group, out_per_group):
     c_in, c_out = groups * in_per_group, groups * out_per_group
     x = normal(0, shape.batch, *shape.hw, c_in)
@@ -77,9 +78,11 @@ def test_conv_case_and_applicability():
     assert ops.conv_case(8, (3, 3, 8, 8), 1, ((1, 1), (1, 1))) == "spatial"
     wide = 2 * (SHIFTED_MAX_GROUP_WIDTH + 1)
     assert ops.conv_case(wide, (3, 3, wide // 2, wide), 2, zero) == "spatial"
-    assert applicable_impls(wide, (3, 3, wide // 2, wide), 2, zero) == ("lax",)
-    assert applicable_impls(3, (3, 3, 3, 8), 1, zero) == ("lax", "shifted")  # an RGB stem
+    assert applicable_impls(wide, (3, 3, wide // 2, wide), 2, zero) == ("lax", "matmul")
+    assert applicable_impls(3, (3, 3, 3, 8), 1, zero) == ("lax", "matmul", "shifted")  # an RGB stem
     assert applicable_impls(8, (1, 1, 2, 8), 4, zero) == IMPLS
+    many = 2 * (MATMUL_MAX_GROUPS + 1)
+    assert applicable_impls(many, (3, 3, 1, many), many, zero) == ("lax", "shifted")  # depthwise
 
 
 @pytest.mark.parametrize(
@@ -87,7 +90,7 @@ def test_conv_case_and_applicability():
     [
         (dict(groups=3), "groups=3 must divide in_features=4"),
         (dict(groups=0), "groups=0"),
-        (dict(groups=2, impl="fast"), "unknown impl 'fast'; valid: 'auto', 'lax', 'einsum', 'shifted'"),
+        (dict(groups=2, impl="fast"), "unknown impl 'fast'; valid: 'auto', 'lax', 'einsum', 'matmul', 'shifted'"),
         (dict(groups=2, impl="einsum"), "impl 'einsum' does not apply"),
         (dict(groups=2, padding="same"), "unknown padding 'same'"),
     ],
@@ -101,10 +104,22 @@ def test_clear_errors(kwargs, match):
 
 
 def test_shifted_does_not_apply_to_wide_groups():
-    with pytest.raises(ValueError, match=r"impl 'shifted' does not apply to this call; applicable: \('lax',\)"):
+    with pytest.raises(ValueError, match=r"impl 'shifted' does not apply to this call; applicable: \('lax', 'matmul'\)"):
         ops.grouped_conv(normal(0, 1, 5, 5, 18), normal(1, 3, 3, 9, 4), groups=2, impl="shifted")
 
 
 def test_kernel_that_does_not_fit_groups():
     with pytest.raises(ValueError, match=r"does not fit C_in=4 with groups=2"):
         ops.grouped_conv(normal(0, 1, 5, 5, 4), normal(1, 3, 3, 4, 4), groups=2)
+
+
+@pytest.mark.parametrize("size,offset,stride,length", [
+    (7, -2, 1, 7), (7, 1, 1, 7), (7, -1, 2, 4), (8, 0, 3, 3), (5, -4, 1, 9), (3, 5, 1, 2), (3, -6, 2, 2), (6, -3, 2, 5),
+])
+def test_axis_window_is_a_zero_padded_strided_slice(size, offset, stride, length):
+    x = normal(0, 2, size, 3)
+    expected = np.zeros((2, length, 3), np.float32)
+    for t in range(length):
+        if 0 <= offset + stride * t < size:
+            expected[:, t] = x[:, offset + stride * t]
+    np.testing.assert_array_equal(axis_window(x, 1, offset, stride, length), expected)
