@@ -88,6 +88,13 @@ def _shuffle(label, hw, c, groups, *, inverse=False):
     )
 
 
+def _max_pool(label, hw, c, pads):
+    return Case(
+        "max_pool", "", label, ops.pooling.IMPLS, _normal((hw, hw, c)),
+        lambda impl, x: ops.max_pool(x, (3, 3), (2, 2), pads, impl=impl),
+    )
+
+
 CASES = (
     _grouped("dw3x3 56x56x144 s1", 56, 144, 144, (3, 3), 144),
     _grouped("dw3x3 56x56x144 s2", 56, 144, 144, (3, 3), 144, strides=(2, 2)),
@@ -115,6 +122,8 @@ CASES = (
     _uneven("1:3 1x1 56x56 24->144", 56, (6, 18), (36, 108)),
     _uneven("1:3 1x1 56x56 144->24", 56, (36, 108), (6, 18)),
     _uneven("1:3 1x1 14x14 384->64 (share order)", 14, (288, 96), (48, 16)),
+    _max_pool("maxpool 3x3 s2 109x109x96 ceil (SqueezeNet)", 109, 96, ((0, 0), (0, 0))),
+    _max_pool("maxpool 3x3 s2 112x112x24 pad 1 (ShuffleNet)", 112, 24, ((1, 1), (1, 1))),
     _shuffle("shuffle 28x28x240 g3", 28, 240, 3),
     _shuffle("shuffle 28x28x240 g3 inverse", 28, 240, 3, inverse=True),
     _shuffle("interlace 56x56x128 g64", 56, 128, 64),

@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 
 from lightnets.layers import ImageClassifier, NormFactory, block_conv_bn_act, global_avg_pool
-from lightnets.ops import channel_shuffle, make_divisible
+from lightnets.ops import channel_shuffle, make_divisible, max_pool
 from lightnets.registry import ReferenceCounts, register_model
 
 # Table 1: Stage2 output width at 1× per number of groups g; Stage3/Stage4 double it.
@@ -134,7 +134,7 @@ class ShuffleNetV1(ImageClassifier):
         stride = 1 if self.small_input else 2
         x = self.conv_bn_act(train, stem, (3, 3), strides=(stride, stride), act="relu", name="stem")(x)
         if not self.small_input:
-            x = nn.max_pool(x, (3, 3), strides=(2, 2), padding=((1, 1), (1, 1)))
+            x = max_pool(x, (3, 3), (2, 2), ((1, 1), (1, 1)))
         for stage, (width, repeats) in enumerate(zip(stage_widths(self.groups, self.scale), self.stage_repeats), 2):
             for unit in range(repeats):
                 x = ShuffleUnit(

@@ -38,7 +38,7 @@ import jax
 import jax.numpy as jnp
 
 from lightnets.layers import ImageClassifier, NormFactory, block_conv_bn_act, global_avg_pool
-from lightnets.ops import SqueezeExcite, channel_shuffle
+from lightnets.ops import SqueezeExcite, channel_shuffle, max_pool
 from lightnets.registry import ReferenceCounts, register_model
 
 # Table 5: scale -> (Stage2, Stage3, Stage4 output widths, Conv5 width).
@@ -133,7 +133,7 @@ class ShuffleNetV2(ImageClassifier):
         stride = 1 if self.small_input else 2
         x = self.conv_bn_act(train, STEM_WIDTH, (3, 3), strides=(stride, stride), act="relu", name="stem")(x)
         if not self.small_input:
-            x = nn.max_pool(x, (3, 3), strides=(2, 2), padding=((1, 1), (1, 1)))
+            x = max_pool(x, (3, 3), (2, 2), ((1, 1), (1, 1)))
         for stage, (width, repeats) in enumerate(zip(stage_widths, self.stage_repeats), 2):
             for unit in range(repeats):
                 c_in = x.shape[-1]

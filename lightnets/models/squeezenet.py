@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 
 from lightnets.layers import ConvBnAct, ImageClassifier, global_avg_pool
-from lightnets.ops import GroupedConv, activation
+from lightnets.ops import GroupedConv, activation, max_pool_ceil
 from lightnets.registry import ReferenceCounts, register_model
 
 # Fire modules as (name, squeeze, expand 1×1, expand 3×3), with "pool" where a 3×3/2 max pool sits.
@@ -45,15 +45,6 @@ FIRES_V1_1 = (
 # version -> (conv1 kernel, conv1 width, layout).
 VERSIONS = {"1.0": (7, 96, FIRES_V1_0), "1.1": (3, 64, FIRES_V1_1)}
 CONV10_PADDINGS = (0, 1)
-
-
-def max_pool_ceil(x: jax.Array, window: int = 3, stride: int = 2) -> jax.Array:
-    """Max pooling with Caffe's ceil-mode output size ⌈(n − window) / stride⌉ + 1 (the extra window is −∞-padded)."""
-    pads = []
-    for n in x.shape[1:3]:
-        out = -(-(n - window) // stride) + 1
-        pads.append((0, (out - 1) * stride + window - n))
-    return nn.max_pool(x, (window, window), (stride, stride), padding=pads)
 
 
 class Fire(nn.Module):

@@ -41,6 +41,7 @@ import jax
 import jax.numpy as jnp
 
 from lightnets.layers import ImageClassifier, NormFactory, block_conv_bn_act, global_avg_pool
+from lightnets.ops import max_pool_ceil
 from lightnets.registry import ReferenceCounts, register_model
 
 STAGE_WIDTHS = (32, 64, 128, 256)
@@ -55,15 +56,6 @@ VERSIONS = {
     4: (5, (2, 10, 8, 1)),
     5: (5, (2, 4, 14, 1)),
 }
-
-
-def max_pool_ceil(x: jax.Array, window: int = 3, stride: int = 2) -> jax.Array:
-    """Max pool with Caffe's ceil-mode output size, ⌈(H − window) / stride⌉ + 1 (extra rows padded at the end)."""
-    pads = []
-    for size in x.shape[1:3]:
-        out = -(-(size - window) // stride) + 1
-        pads.append((0, (out - 1) * stride + window - size))
-    return nn.max_pool(x, (window, window), strides=(stride, stride), padding=pads)
 
 
 class SqueezeNextBlock(nn.Module):

@@ -14,6 +14,7 @@ from lightnets.ops.interlaced import (
     interlaced_group_conv,
 )
 from lightnets.ops.padding import explicit_padding
+from lightnets.ops.pooling import max_pool, max_pool_ceil
 from lightnets.ops.separable import separable_depthwise_stages
 from lightnets.ops.shuffle import channel_shuffle, permutation_mask, shuffle_permutation
 from lightnets.ops.squeeze_excite import SqueezeExcite

@@ -27,6 +27,7 @@ AUTO_CHOICES: dict[tuple[str, str, str], str] = {
     ("grouped_conv", "spatial", "cpu"): "matmul",
     ("interlaced_group_conv", "grouped", "cpu"): "shifted",
     ("uneven_group_conv", "pointwise", "cpu"): "masked",
+    ("max_pool", "", "cpu"): "shifted",
 }
 
 _FORCE_CANONICAL = contextvars.ContextVar("lightnets_force_canonical", default=False)

@@ -8,10 +8,10 @@ these channel-local convolutions (CLC); their channel dependency graph is ``chan
 Implementations (``impl``):
   lax      canonical: ``lax.conv_general_dilated`` with ``feature_group_count``.
   einsum   1×1 kernels only: one batched matmul over the groups (strided input sliced first).
-  matmul   at most ``MATMUL_MAX_GROUPS`` groups: per group and kernel row i, the k_w column windows of
-           the group's channels (``axis_window``) concatenated and multiplied by kernel[i] as one 2-D
-           matmul, each row's product shifted into place and summed (for 1×1 kernels one matmul per
-           group); no group axis, so no transposes around a batched matmul.
+  matmul   at most ``MATMUL_MAX_GROUPS`` groups: per group, shifted windows of the group's channels
+           (``axis_window``, no padded copy) concatenated and multiplied by the kernel as 2-D matmuls
+           (see ``_conv_matmul``; for 1×1 kernels one matmul of the input itself); no group axis, so no
+           transposes around a batched matmul.
   shifted  groups of at most ``SHIFTED_MAX_GROUP_WIDTH`` input channels (depthwise, or a dense conv of
            a narrow input such as an RGB stem):
            k_h·k_w·(C_in/groups) shifted multiply-adds over the padded input, each broadcast over the
@@ -106,27 +106,31 @@ def _conv_einsum(x, kernel, strides, groups):
 
 
 def _conv_matmul(x, kernel, strides, pads, groups):
-    """Σ over kernel rows i of a row-shifted (column windows of x, concatenated) @ kernel[i], per group."""
+    """Per group, the k_w column windows of the group's channels (``axis_window``, no padded copy),
+    concatenated and multiplied by the kernel. With a row stride (or k_h = 1) the k_h row windows of those
+    are concatenated too and one matmul by the kernel reshaped to (k_h·k_w·C_in/groups, C_out/groups) gives
+    the output (im2col), so only output rows are multiplied; at row stride 1 each kernel row i is one matmul
+    over every input row, shifted into place and summed, which copies k_h× less input."""
     kh, kw, width, c_out = kernel.shape
     per_group = c_out // groups
     (top, bottom), (left, right) = pads
     n = x.shape[0]
     ho = (x.shape[1] + top + bottom - kh) // strides[0] + 1
     wo = (x.shape[2] + left + right - kw) // strides[1] + 1
-    if kh == 1:  # rows are selected before the matmul, so only output rows are multiplied
-        x = axis_window(x, 1, -top, strides[0], ho)
+    im2col = strides[0] > 1 or kh == 1
     outputs = []
     for g in range(groups):
-        source = x[..., g * width:(g + 1) * width]
-        columns = [axis_window(source, 2, j - left, strides[1], wo) for j in range(kw)]
-        patches = columns[0] if kw == 1 else jnp.concatenate(columns, axis=-1)
-        rows = patches.reshape(-1, kw * width)
-        out = None
-        for i in range(kh):
-            row = jnp.dot(rows, kernel[i, :, :, g * per_group:(g + 1) * per_group].reshape(kw * width, per_group))
-            row = row.reshape(n, patches.shape[1], wo, per_group)
-            term = row if kh == 1 else axis_window(row, 1, i - top, strides[0], ho)
-            out = term if out is None else out + term
+        weights = kernel[..., g * per_group:(g + 1) * per_group]
+        columns = [axis_window(x[..., g * width:(g + 1) * width], 2, j - left, strides[1], wo) for j in range(kw)]
+        if im2col:
+            columns = [axis_window(column, 1, i - top, strides[0], ho) for i in range(kh) for column in columns]
+        patches = columns[0] if len(columns) == 1 else jnp.concatenate(columns, axis=-1)
+        rows = patches.reshape(-1, patches.shape[-1])
+        if im2col:
+            out = jnp.dot(rows, weights.reshape(-1, per_group)).reshape(n, ho, wo, per_group)
+        else:
+            out = sum(axis_window(jnp.dot(rows, weights[i].reshape(-1, per_group)).reshape(n, -1, wo, per_group),
+                                  1, i - top, 1, ho) for i in range(kh))
         outputs.append(out)
     return outputs[0] if groups == 1 else jnp.concatenate(outputs, axis=-1)
 
@@ -146,21 +150,23 @@ def _group_channel_sources(x: jax.Array, groups: int, per_group: int, interlace_
     return sources
 
 
-def axis_window(x: jax.Array, axis: int, offset: int, stride: int, length: int) -> jax.Array:
-    """``out[t] = x[offset + stride·t]`` along ``axis`` for t < ``length``, zero where that index is outside x.
+def axis_window(x: jax.Array, axis: int, offset: int, stride: int, length: int, fill: float = 0.0) -> jax.Array:
+    """``out[t] = x[offset + stride·t]`` along ``axis`` for t < ``length``, ``fill`` where that index is outside x.
 
-    This is one tap's view of a zero-padded, strided input, built as a strided slice between zero blocks:
+    This is one tap's view of a padded, strided input, built as a strided slice between constant blocks:
     no padded copy of ``x`` is made, and its transpose is a slice of the cotangent.
     """
     size = x.shape[axis]
     first = -(offset // stride) if offset < 0 else 0  # ceil(-offset / stride)
     last = min(length - 1, (size - 1 - offset) // stride)
+
+    def block(count: int) -> jax.Array:
+        return jnp.full(x.shape[:axis] + (count,) + x.shape[axis + 1:], fill, x.dtype)
+
     if last < first:
-        return jnp.zeros(x.shape[:axis] + (length,) + x.shape[axis + 1:], x.dtype)
+        return block(length)
     core = jax.lax.slice_in_dim(x, offset + stride * first, offset + stride * last + 1, stride, axis)
-    blocks = [jnp.zeros(x.shape[:axis] + (count,) + x.shape[axis + 1:], x.dtype)
-              for count in (first, length - 1 - last)]
-    parts = [part for part in (blocks[0], core, blocks[1]) if part.shape[axis]]
+    parts = [part for part in (block(first), core, block(length - 1 - last)) if part.shape[axis]]
     return parts[0] if len(parts) == 1 else jnp.concatenate(parts, axis)
 
 

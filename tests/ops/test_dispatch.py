@@ -8,18 +8,18 @@ import numpy as np
 import pytest
 
 from lightnets import ops
-from lightnets.ops import dispatch, grouped, shuffle, uneven
+from lightnets.ops import dispatch, grouped, pooling, shuffle, uneven
 
 from .reference import normal
 
 OP_IMPLS = {
     "grouped_conv": grouped.IMPLS, "interlaced_group_conv": grouped.IMPLS,
-    "uneven_group_conv": uneven.IMPLS, "channel_shuffle": shuffle.IMPLS,
+    "uneven_group_conv": uneven.IMPLS, "channel_shuffle": shuffle.IMPLS, "max_pool": pooling.IMPLS,
 }
 OP_CASES = {
     "grouped_conv": {"depthwise", "pointwise", "grouped", "spatial"},
     "interlaced_group_conv": {"depthwise", "pointwise", "grouped", "spatial"},
-    "uneven_group_conv": {"pointwise", "spatial"}, "channel_shuffle": {""},
+    "uneven_group_conv": {"pointwise", "spatial"}, "channel_shuffle": {""}, "max_pool": {""},
 }
 
 
@@ -68,6 +68,8 @@ CASES = {
     # name: (fn, expected MAdds = k_h·k_w·C_in/groups·C_out·H_out·W_out·N)
     "depthwise shifted": (lambda x: ops.grouped_conv(x, normal(1, 3, 3, 1, 8), groups=8, impl="shifted"), 9 * 8 * 72),
     "pointwise einsum": (lambda x: ops.grouped_conv(x, normal(1, 1, 1, 4, 8), groups=2, impl="einsum"), 4 * 8 * 72),
+    "pointwise matmul": (lambda x: ops.grouped_conv(x, normal(1, 1, 1, 4, 8), groups=2, impl="matmul"), 4 * 8 * 72),
+    "spatial matmul": (lambda x: ops.grouped_conv(x, normal(1, 3, 3, 8, 8), impl="matmul"), 9 * 8 * 8 * 72),
     "grouped shifted": (lambda x: ops.grouped_conv(x, normal(1, 3, 3, 2, 8), groups=4, impl="shifted"), 18 * 8 * 72),
     "interlaced shifted": (
         lambda x: ops.interlaced_group_conv(x, normal(1, 3, 3, 2, 8), groups=4, impl="shifted"), 18 * 8 * 72),
@@ -95,6 +97,11 @@ def test_canonical_only_shuffle_and_interlace_are_reshapes():
     for impl in shuffle.IMPLS:
         madds, names = _conv_madds(lambda x, impl=impl: ops.channel_shuffle(ops.interlace(x, 4, impl=impl), 2), X)
         assert madds == 0 and "gather" not in names and "transpose" in names
+
+
+def test_canonical_only_max_pool_is_a_reduce_window():
+    _, names = _conv_madds(lambda x: ops.max_pool(x, (3, 3), (2, 2), ((1, 1), (1, 1)), impl="shifted"), X)
+    assert "reduce_window_max" in names and "max" not in names
 
 
 def test_fast_paths_trace_no_convolution_outside_canonical_only():

@@ -1,0 +1,75 @@
+"""max_pool / max_pool_ceil: every impl equals a max over explicitly −∞-padded strided slices."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lightnets import ops
+from lightnets.ops.pooling import IMPLS
+
+from .reference import assert_same_function, normal
+
+
+def _reference(window, strides, pads):
+    def reference(x):
+        padded = jnp.pad(x, ((0, 0), *pads, (0, 0)), constant_values=-jnp.inf)
+        ho = (padded.shape[1] - window[0]) // strides[0] + 1
+        wo = (padded.shape[2] - window[1]) // strides[1] + 1
+        views = [padded[:, i:i + (ho - 1) * strides[0] + 1:strides[0], j:j + (wo - 1) * strides[1] + 1:strides[1]]
+                 for i in range(window[0]) for j in range(window[1])]
+        return jnp.max(jnp.stack(views), axis=0)
+    return reference
+
+
+@pytest.mark.parametrize("hw,window,strides,pads", [
+    ((9, 8), (3, 3), (2, 2), ((1, 1), (1, 1))),  # ShuffleNet's stem pool
+    ((7, 7), (3, 3), (2, 2), ((0, 0), (0, 0))),
+    ((8, 9), (3, 2), (1, 2), ((0, 2), (1, 0))),
+    ((5, 6), (1, 3), (2, 1), ((0, 0), (1, 1))),
+])
+def test_every_impl_equals_padded_slices(hw, window, strides, pads):
+    x = normal(0, 2, *hw, 5)
+    assert_same_function(
+        [lambda v, impl=impl: ops.max_pool(v, window, strides, pads, impl=impl) for impl in IMPLS],
+        _reference(window, strides, pads), x,
+    )
+
+
+@pytest.mark.parametrize("size,expected", [(109, 54), (111, 55), (13, 6), (14, 7)])
+def test_ceil_mode_output_size_and_values(size, expected):
+    x = normal(1, 1, size, size, 2)
+    for impl in IMPLS:
+        y = ops.max_pool_ceil(x, impl=impl)
+        assert y.shape == (1, expected, expected, 2)
+        last = x[:, 2 * (expected - 1):, 2 * (expected - 1):].max(axis=(1, 2))  # the overhanging window
+        np.testing.assert_array_equal(y[:, -1, -1], last)
+
+
+def test_ties_give_equal_outputs_and_the_same_gradient_per_window():
+    x = jnp.zeros((1, 6, 6, 1))  # every window is a tie (as after a ReLU)
+    grads = {}
+    for impl in IMPLS:
+        y, vjp = jax.vjp(lambda v, impl=impl: ops.max_pool(v, (2, 2), (2, 2), impl=impl), x)
+        np.testing.assert_array_equal(y, 0.0)
+        (grads[impl],) = vjp(jnp.ones_like(y))
+    for grad in grads.values():  # each non-overlapping 2×2 window passes on its whole cotangent
+        np.testing.assert_allclose(grad.reshape(3, 2, 3, 2).sum(axis=(1, 3)), 1.0)
+    np.testing.assert_allclose(grads["shifted"], 0.25)  # split evenly, where select-and-scatter picks one
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(window=(3, 0)), "must be two positive sizes"),
+    (dict(pads=((1, -1), (0, 0))), "non-negative"),
+    (dict(impl="fast"), "unknown impl 'fast'; valid: 'auto', 'lax', 'shifted'"),
+])
+def test_clear_errors(kwargs, match):
+    args = dict(window=(3, 3), strides=(2, 2), pads=((1, 1), (1, 1))) | kwargs
+    impl = args.pop("impl", "auto")
+    with pytest.raises(ValueError, match=match):
+        ops.max_pool(normal(0, 1, 5, 5, 2), args["window"], args["strides"], args["pads"], impl=impl)
+
+
+def test_integer_input_is_refused():
+    with pytest.raises(ValueError, match="needs a floating-point input"):
+        ops.max_pool(jnp.zeros((1, 4, 4, 1), jnp.int32), (2, 2), (2, 2))
