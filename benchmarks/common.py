@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
+from lightnets import ops
 from train_lib import host_memory
 
 RESULTS_DIR = pathlib.Path(__file__).resolve().parent / "results"
@@ -34,6 +35,14 @@ def median_seconds(run: Callable[[], object], *, repeats: int, budget_s: float =
         run()
         samples.append(time.perf_counter() - start)
     return {"median_s": statistics.median(samples), "samples_s": samples, "warmup_s": warmup}
+
+
+def lower_and_compile(jitted, *args, canonical: bool):
+    """``jitted.lower(*args).compile()``; traced with every op in canonical form when asked."""
+    if canonical:
+        with ops.canonical_only():
+            return jitted.lower(*args).compile()
+    return jitted.lower(*args).compile()
 
 
 def run_metadata(**extra) -> dict:

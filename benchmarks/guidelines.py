@@ -157,11 +157,7 @@ def images_per_second(variant: Variant, width: int, impl: str, *, batch: int, re
     forward, kernels, channels = variant.build(width)
     x = jax.random.normal(jax.random.key(1), (batch, SPATIAL, SPATIAL, channels), jnp.float32)
     jitted = jax.jit(forward)
-    if impl == "canonical":
-        with ops.canonical_only():
-            compiled = jitted.lower(x, kernels).compile()
-    else:
-        compiled = jitted.lower(x, kernels).compile()
+    compiled = common.lower_and_compile(jitted, x, kernels, canonical=impl == "canonical")
     timing = common.median_seconds(lambda: jax.block_until_ready(compiled(x, kernels)), repeats=repeats,
                                    budget_s=20.0)
     return batch / timing["median_s"]

@@ -16,14 +16,13 @@ import dataclasses
 import datetime
 import json
 import pathlib
-import statistics
-import time
 from collections import defaultdict
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 
+from benchmarks import common
 from lightnets import ops
 from train_lib import host_memory
 
@@ -131,15 +130,11 @@ CASES = (
 
 
 def _median_ms(fn: Callable[[], object], repeats: int, budget_s: float = 3.0) -> float:
-    """Median of up to ``repeats`` timed calls after a compile call and a warm-up call; slow functions
+    """Median ms of up to ``repeats`` timed calls after a compile call and a warm-up call; slow functions
     stop once ``budget_s`` is spent (always at least one timed call)."""
     jax.block_until_ready(fn())  # compile
-    times: list[float] = []
-    while len(times) < repeats + 1 and (len(times) < 2 or sum(times) < budget_s):
-        start = time.perf_counter()
-        jax.block_until_ready(fn())
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times[1:])  # times[0] is the warm-up
+    timing = common.median_seconds(lambda: jax.block_until_ready(fn()), repeats=repeats, budget_s=budget_s)
+    return 1e3 * timing["median_s"]
 
 
 def time_case(case: Case, impl: str, batch: int, repeats: int) -> dict:

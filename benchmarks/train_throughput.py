@@ -35,7 +35,6 @@ import jax.numpy as jnp
 import optax
 
 from benchmarks import common, torch_peers
-from lightnets import ops
 from lightnets.analysis import count_model
 from lightnets.registry import create_model
 from train_lib import host_memory, partitioning
@@ -56,14 +55,6 @@ class Setting:
     batch: int
     impl: str  # 'auto' or 'canonical'
     image_size: int
-
-
-def _lower_and_compile(jitted, *args, canonical: bool):
-    """``jitted.lower(*args).compile()``; traced with canonical ops when asked."""
-    if canonical:
-        with ops.canonical_only():
-            return jitted.lower(*args).compile()
-    return jitted.lower(*args).compile()
 
 
 def _step_memory_bytes(compiled) -> int | None:
@@ -93,7 +84,7 @@ def measure_jax(setting: Setting, *, repeats: int, budget_s: float) -> dict:
         "label": jax.random.randint(jax.random.key(2), (setting.batch,), 0, NUM_CLASSES),
     }, partitioning.batch_sharded(mesh))
     start = time.perf_counter()
-    compiled_step = _lower_and_compile(train_step, state, batch, key, canonical=canonical)
+    compiled_step = common.lower_and_compile(train_step, state, batch, key, canonical=canonical)
     compile_s = time.perf_counter() - start
 
     def train():
@@ -106,8 +97,8 @@ def measure_jax(setting: Setting, *, repeats: int, budget_s: float) -> dict:
     forward = jax.jit(functools.partial(model.apply, train=False))
     variables = {"params": state.params, "batch_stats": state.batch_stats}
     one_image = batch["image"][:1]
-    compiled_forward = _lower_and_compile(forward, variables, batch["image"], canonical=canonical)
-    compiled_latency = _lower_and_compile(forward, variables, one_image, canonical=canonical)
+    compiled_forward = common.lower_and_compile(forward, variables, batch["image"], canonical=canonical)
+    compiled_latency = common.lower_and_compile(forward, variables, one_image, canonical=canonical)
     infer_time = common.median_seconds(lambda: jax.block_until_ready(compiled_forward(variables, batch["image"])),
                                        repeats=repeats, budget_s=budget_s)
     latency = common.median_seconds(lambda: jax.block_until_ready(compiled_latency(variables, one_image)),

@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 
 from lightnets.layers import ImageClassifier, NormFactory, global_avg_pool
-from lightnets.ops import GroupedConv, activation, depthwise_conv, explicit_padding, max_pool
+from lightnets.ops import GroupedConv, activation, depthwise_conv, max_pool
 from lightnets.registry import ReferenceCounts, register_model
 
 # Entry-flow blocks (Fig. 5): separable widths per block; each is strided (max pool + 1×1/2 shortcut).
@@ -80,7 +80,7 @@ class XceptionBlock(nn.Module):
             h = SeparableConvBn(width, self.norm, name=f"sepconv{i}", **kwargs)(h)
         if not self.strided:
             return h + x
-        h = max_pool(h, (3, 3), (2, 2), explicit_padding("SAME", (3, 3), (2, 2), h.shape[1:3]))
+        h = max_pool(h, (3, 3), (2, 2), "SAME")
         shortcut = GroupedConv(
             self.widths[-1], (1, 1), (2, 2), dtype=self.dtype, param_dtype=self.param_dtype, name="shortcut"
         )(x)

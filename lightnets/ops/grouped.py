@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lightnets.ops.dispatch import resolve_impl
-from lightnets.ops.padding import Padding, PadPairs, explicit_padding
+from lightnets.ops.padding import Padding, PadPairs, explicit_padding, output_size
 
 IMPLS = ("lax", "einsum", "matmul", "shifted")
 # The matmul form unrolls one matmul per group; many narrow groups are left to `shifted` or the convolution.
@@ -113,10 +113,9 @@ def _conv_matmul(x, kernel, strides, pads, groups):
     over every input row, shifted into place and summed, which copies k_h× less input."""
     kh, kw, width, c_out = kernel.shape
     per_group = c_out // groups
-    (top, bottom), (left, right) = pads
+    (top, _), (left, _) = pads
     n = x.shape[0]
-    ho = (x.shape[1] + top + bottom - kh) // strides[0] + 1
-    wo = (x.shape[2] + left + right - kw) // strides[1] + 1
+    ho, wo = output_size(x.shape[1:3], (kh, kw), strides, pads)
     im2col = strides[0] > 1 or kh == 1
     outputs = []
     for g in range(groups):
@@ -188,9 +187,8 @@ def conv_shifted(
     per_group = c_out // groups
     if interlace_outputs:
         kernel = kernel.reshape(kh, kw, width, groups, per_group).swapaxes(-1, -2).reshape(kernel.shape)
-    (top, bottom), (left, right) = pads
-    ho = (x.shape[1] + top + bottom - kh) // strides[0] + 1
-    wo = (x.shape[2] + left + right - kw) // strides[1] + 1
+    (top, _), (left, _) = pads
+    ho, wo = output_size(x.shape[1:3], (kh, kw), strides, pads)
     columns = [
         [axis_window(source, 2, j - left, strides[1], wo) for j in range(kw)]
         for source in _group_channel_sources(x, groups, per_group, interlace_outputs)

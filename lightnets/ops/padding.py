@@ -42,3 +42,9 @@ def explicit_padding(
             pairs.append((total // 2, total - total // 2))
         return tuple(pairs)  # type: ignore[return-value]
     raise ValueError(f"unknown padding {padding!r}; valid: {', '.join(PADDING_MODES)} or explicit pairs")
+
+
+def output_size(input_hw: Sequence[int], window: Sequence[int], strides: Sequence[int], pads: PadPairs) -> tuple[int, int]:
+    """(H_out, W_out) of a k_h×k_w window sliding at ``strides`` over an input padded by ``pads``."""
+    return tuple((size + before + after - k) // s + 1  # type: ignore[return-value]
+                 for size, k, s, (before, after) in zip(input_hw, window, strides, pads))

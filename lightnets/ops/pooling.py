@@ -20,29 +20,28 @@ import jax.numpy as jnp
 
 from lightnets.ops.dispatch import resolve_impl
 from lightnets.ops.grouped import axis_window
-from lightnets.ops.padding import PadPairs
+from lightnets.ops.padding import Padding, PadPairs, explicit_padding, output_size
 
 IMPLS = ("lax", "shifted")
 
 
 def _max_shifted(x: jax.Array, window: Sequence[int], strides: Sequence[int], pads: PadPairs) -> jax.Array:
-    (kh, kw), (top, bottom), (left, right) = window, *pads
-    ho = (x.shape[1] + top + bottom - kh) // strides[0] + 1
-    wo = (x.shape[2] + left + right - kw) // strides[1] + 1
+    (kh, kw), ((top, _), (left, _)) = window, pads
+    ho, wo = output_size(x.shape[1:3], window, strides, pads)
     columns = reduce(jnp.maximum, [axis_window(x, 2, j - left, strides[1], wo, -jnp.inf) for j in range(kw)])
     return reduce(jnp.maximum, [axis_window(columns, 1, i - top, strides[0], ho, -jnp.inf) for i in range(kh)])
 
 
 def max_pool(
-    x: jax.Array, window: Sequence[int], strides: Sequence[int], pads: PadPairs = ((0, 0), (0, 0)), *,
+    x: jax.Array, window: Sequence[int], strides: Sequence[int], padding: Padding | PadPairs = "VALID", *,
     impl: str = "auto",
 ) -> jax.Array:
-    """Max over k_h×k_w windows of NHWC ``x`` at ``strides``, with ``pads`` ((top, bottom), (left, right)) of −∞."""
+    """Max over k_h×k_w windows of NHWC ``x`` at ``strides``, padded with −∞ by ``padding`` (a mode of
+    ``lightnets.ops.padding`` or explicit ((top, bottom), (left, right)) pairs)."""
     window, strides = tuple(window), tuple(strides)
-    pads = tuple((int(a), int(b)) for a, b in pads)
-    if len(window) != 2 or len(strides) != 2 or min(window + strides) < 1 or min(min(p) for p in pads) < 0:
-        raise ValueError(f"max_pool: window {window} and strides {strides} must be two positive sizes, "
-                         f"pads {pads} two non-negative (before, after) pairs")
+    if len(window) != 2 or len(strides) != 2 or min(window + strides) < 1:
+        raise ValueError(f"max_pool: window {window} and strides {strides} must be two positive sizes")
+    pads = explicit_padding(padding, window, strides, x.shape[1:3])
     if not jnp.issubdtype(x.dtype, jnp.floating):
         raise ValueError(f"max_pool: needs a floating-point input (−∞ padding), got {x.dtype}")
     chosen = resolve_impl("max_pool", impl, IMPLS, applicable=IMPLS)

@@ -61,6 +61,7 @@ def test_ties_give_equal_outputs_and_the_same_gradient_per_window():
 @pytest.mark.parametrize("kwargs,match", [
     (dict(window=(3, 0)), "must be two positive sizes"),
     (dict(pads=((1, -1), (0, 0))), "non-negative"),
+    (dict(pads="same"), "unknown padding 'same'"),
     (dict(impl="fast"), "unknown impl 'fast'; valid: 'auto', 'lax', 'shifted'"),
 ])
 def test_clear_errors(kwargs, match):
