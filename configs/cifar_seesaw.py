@@ -25,9 +25,8 @@ def get_config(arg: str = "cifar10,shuffle_d100") -> ml_collections.ConfigDict:
     dataset, _, model = arg.partition(",")
     if dataset not in DATASETS:
         raise ValueError(f"dataset {dataset!r}; valid: {', '.join(DATASETS)}")
-    config = default.get_config(dataset)
-    config.model = model_name(model or "shuffle_d100")
-    config.model_kwargs = ml_collections.ConfigDict({"small_input": True})  # dropout 0.5 follows (model default)
+    # small_input: dropout 0.5 follows (the model's default with small_input).
+    config = default.get_config(dataset, model_name(model or "shuffle_d100"), small_input=True)
     config.batch_size = 64
     config.num_epochs = 400.0
     config.optimizer = "sgd"

@@ -4,19 +4,27 @@ overrides what its paper states.
 Every field can be overridden on the command line, e.g. ``--config.batch_size=256``.
 """
 
+from typing import Any
+
 import ml_collections
+from ml_collections import config_dict
 
 from input_pipeline import default_data_config
+from lightnets import model_options
 
 
-def get_config(dataset: str = "digits") -> ml_collections.ConfigDict:
-    """Defaults for ``dataset`` (its preprocessing comes from ``input_pipeline.default_data_config``)."""
+def get_config(dataset: str = "digits", model: str = "mobilenet_v2_100", **model_kwargs: Any
+               ) -> ml_collections.ConfigDict:
+    """Defaults for training ``model`` on ``dataset`` (its preprocessing from ``default_data_config``).
+
+    ``model_kwargs`` set options of the model (see ``model_kwargs_config``).
+    """
     config = ml_collections.ConfigDict()
     config.seed = 0
 
     # Model: any name from `python -m lightnets.summary --list`; model_kwargs go to create_model.
-    config.model = "mobilenet_v2_100"
-    config.model_kwargs = ml_collections.ConfigDict()
+    config.model = model
+    config.model_kwargs = model_kwargs_config(model, **model_kwargs)
     config.dtype = "float32"  # compute dtype: 'float32' | 'bfloat16' (params, BN statistics, loss stay float32)
     config.bn_mode = "global"  # 'global' (all-reduced BN moments) | 'per_device' (ghost BN, as the papers' GPUs)
 
@@ -61,3 +69,18 @@ def get_config(dataset: str = "digits") -> ml_collections.ConfigDict:
     config.keep_checkpoints = 3
     config.keep_best_checkpoint = True
     return config
+
+
+def model_kwargs_config(model: str, **values: Any) -> ml_collections.ConfigDict:
+    """Every option of ``model`` as a typed field, so ``--config.model_kwargs.OPTION=VALUE`` works.
+
+    Options left unset are ``None`` (typed placeholders) and the registered variant's default applies;
+    ``values`` set some. Raises ValueError for an unknown model or option (with the valid ones).
+    """
+    options = model_options(model)
+    unknown = sorted(set(values) - set(options))
+    if unknown:
+        raise ValueError(f"{model}: unknown option(s) {', '.join(unknown)}; valid: {', '.join(options)}")
+    return ml_collections.ConfigDict(
+        {name: config_dict.placeholder(kind) if values.get(name) is None else values[name]
+         for name, kind in options.items()})

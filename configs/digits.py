@@ -32,9 +32,7 @@ DEFAULT_MODEL = "mobilenet_v2_035"
 
 def get_config(arg: str = DEFAULT_MODEL) -> ml_collections.ConfigDict:
     model, *fields = arg.split(",")
-    config = default.get_config("digits")
-    config.model = model
-    config.model_kwargs = ml_collections.ConfigDict(dict(parse_override(f) for f in fields))
+    config = default.get_config("digits", model, **dict(parse_override(f) for f in fields))
     config.batch_size = 64
     config.eval_batch_size = 128
     config.num_epochs = 40.0

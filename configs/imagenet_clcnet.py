@@ -27,8 +27,7 @@ MODELS = {"A": "clcnet_a", "B": "clcnet_b", "Ap": "clcnet_ap"}
 def get_config(variant: str = "A") -> ml_collections.ConfigDict:
     if variant not in MODELS:
         raise ValueError(f"clcNet variant {variant!r}; valid: {', '.join(MODELS)}")
-    config = default.get_config("imagenet2012")
-    config.model = MODELS[variant]
+    config = default.get_config("imagenet2012", MODELS[variant])
     config.data.color_jitter = 0.4
     config.data.pca_lighting = 0.1
     config.bn_mode = "per_device"

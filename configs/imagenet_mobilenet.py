@@ -23,8 +23,7 @@ from configs import default
 
 
 def get_config(model: str = "mobilenet_v2_100") -> ml_collections.ConfigDict:
-    config = default.get_config("imagenet2012")
-    config.model = model
+    config = default.get_config("imagenet2012", model)
     config.optimizer = "rmsprop"
     config.momentum = 0.9
     config.rmsprop_decay = 0.9

@@ -28,8 +28,7 @@ def model_name(arg: str) -> str:
 
 
 def get_config(arg: str = "shuffle_d100") -> ml_collections.ConfigDict:
-    config = default.get_config("imagenet2012")
-    config.model = model_name(arg)
+    config = default.get_config("imagenet2012", model_name(arg))
     config.bn_mode = "per_device"
     config.batch_size = 96
     config.num_epochs = 400.0

@@ -23,8 +23,7 @@ ITERATIONS, BATCH = 300_000, 1_024
 def get_config(model: str = "shufflenet_v2_100") -> ml_collections.ConfigDict:
     if not model.startswith(("shufflenet_v1_", "shufflenet_v2_")):
         raise ValueError(f"model {model!r}; valid: a shufflenet_v1_* or shufflenet_v2_* name")
-    config = default.get_config("imagenet2012")
-    config.model = model
+    config = default.get_config("imagenet2012", model)
     config.batch_size = BATCH
     config.num_train_steps = ITERATIONS
     config.optimizer = "sgd"

@@ -20,8 +20,7 @@ ITERATIONS, BATCH = 170_000, 512
 
 
 def get_config(model: str = "squeezenet1_0") -> ml_collections.ConfigDict:
-    config = default.get_config("imagenet2012")
-    config.model = model
+    config = default.get_config("imagenet2012", model)
     config.data.image_size = 227 if model.startswith("squeezenet1_0") else 224
     config.batch_size = BATCH
     config.num_epochs = ITERATIONS * BATCH / 1_281_167

@@ -19,8 +19,7 @@ ITERATIONS, BATCH = 150_136, 1_024
 
 
 def get_config(model: str = "sqnxt23_100") -> ml_collections.ConfigDict:
-    config = default.get_config("imagenet2012")
-    config.model = model
+    config = default.get_config("imagenet2012", model)
     config.batch_size = BATCH
     config.num_epochs = ITERATIONS * BATCH / 1_281_167
     config.optimizer = "sgd"

@@ -17,8 +17,7 @@ from configs import default
 
 
 def get_config() -> ml_collections.ConfigDict:
-    config = default.get_config("imagenet2012")
-    config.model = "xception"
+    config = default.get_config("imagenet2012", "xception")
     config.data.image_size = 299
     config.batch_size = 256
     config.num_epochs = 100.0

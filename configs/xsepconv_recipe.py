@@ -20,9 +20,7 @@ MODELS = {"mbv3": "mobilenet_v3_small_100", "xsep": "mobilenet_v3_small_xsep"}
 def xsepconv_config(dataset: str, model: str, *, learning_rate: float, num_epochs: float) -> ml_collections.ConfigDict:
     if model not in MODELS:
         raise ValueError(f"model {model!r}; valid: {', '.join(MODELS)}")
-    config = default.get_config(dataset)
-    config.model = MODELS[model]
-    config.model_kwargs = ml_collections.ConfigDict({"small_input": True})
+    config = default.get_config(dataset, MODELS[model], small_input=True)
     config.batch_size = 128
     config.num_epochs = num_epochs
     config.optimizer = "sgd"

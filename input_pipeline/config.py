@@ -1,6 +1,7 @@
 """The `data` ConfigDict: per-dataset defaults (each paper's preprocessing) and up-front validation."""
 
 import ml_collections
+from ml_collections import config_dict
 
 from input_pipeline.datasets import check_dataset_name, get_dataset_info
 
@@ -72,8 +73,8 @@ def default_data_config(name: str) -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict(
         {
             "name": name,
-            "data_dir": None,
-            "manual_dir": None,
+            "data_dir": config_dict.placeholder(str),
+            "manual_dir": config_dict.placeholder(str),
             "train_split": info.train_split,
             "eval_split": info.eval_split,
             "image_size": info.image_size,

@@ -57,11 +57,36 @@ def model_fields(model_cls: type[nn.Module]) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(model_cls) if f.name not in _INTERNAL_FIELDS)
 
 
+# Fields a training config sets itself (from the dataset and ``config.dtype``), not model options.
+_CONFIG_SET_FIELDS = ("num_classes", "dtype", "param_dtype")
+_OPTION_TYPES = {"bool": bool, "int": int, "float": float, "str": str}
+
+
+def model_options(name: str) -> dict[str, type]:
+    """The options of model ``name`` a config can set, with their value types (``bool``, ``int``, ``float``,
+    ``str`` or ``tuple``): every field of its class except ``num_classes``, ``dtype`` and ``param_dtype``.
+
+    Optional fields (``float | None``) report their non-None type. Raises ValueError for an unknown name.
+    """
+    options = {}
+    for field in dataclasses.fields(model_class(name)):
+        if field.name in _INTERNAL_FIELDS or field.name in _CONFIG_SET_FIELDS:
+            continue
+        annotation = str(field.type).replace(" | None", "").replace("Optional[", "").rstrip("]")
+        if annotation in _OPTION_TYPES:
+            options[field.name] = _OPTION_TYPES[annotation]
+        elif annotation.startswith(("tuple", "Sequence")):
+            options[field.name] = tuple
+    return options
+
+
 def _check_keys(name: str, model_cls: type[nn.Module], overrides: dict[str, Any]) -> None:
     valid = model_fields(model_cls)
     unknown = sorted(set(overrides) - set(valid))
     if unknown:
-        raise ValueError(f"{name}: unknown option(s) {', '.join(unknown)}; valid: {', '.join(valid)}")
+        hints = [f"{key!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(key, valid, n=1))
+                 else repr(key) for key in unknown]
+        raise ValueError(f"{name}: unknown option(s) {', '.join(hints)}; valid: {', '.join(valid)}")
 
 
 def create_model(name: str, **overrides: Any) -> nn.Module:

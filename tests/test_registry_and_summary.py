@@ -36,7 +36,7 @@ def test_create_model_applies_overrides():
 def test_unknown_name_and_key_list_the_valid_ones():
     with pytest.raises(ValueError, match="unknown model 'nope'"):
         create_model("nope")
-    with pytest.raises(ValueError, match=r"unknown option\(s\) widht; valid: .*width"):
+    with pytest.raises(ValueError, match=r"unknown option\(s\) 'widht' \(did you mean 'width'\?\); valid: .*width"):
         create_model(NAME, widht=3)
 
 
@@ -68,7 +68,7 @@ def test_summary_table_and_errors(capsys):
     assert main([NAME, "--set", "width=0"]) == 2
     assert "width must be positive, got 0" in capsys.readouterr().err
     assert main([NAME, "--set", "depth=3"]) == 2
-    assert "unknown option(s) depth" in capsys.readouterr().err
+    assert "unknown option(s) 'depth'" in capsys.readouterr().err
     assert main(["nope"]) == 2
 
 

@@ -33,7 +33,7 @@ def compile_events():
     ({"learning_rate": 0.0}, "learning_rate=0.0; must be > 0"),
     ({"num_epochs": -1.0}, "num_epochs=-1.0; must be > 0"),
     ({"model_kwargs": {"groups": 3}}, "groups=3 must divide in_features=8"),
-    ({"model_kwargs": {"depth": 3}}, "unknown option(s) depth"),
+    ({"model_kwargs": {"depth": 3}}, "unknown option(s) 'depth'"),
 ])
 def test_bad_config_fails_before_compiling(tmp_path, compile_events, overrides, message):
     config = train_fakes.tiny_config()
