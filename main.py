@@ -1,8 +1,9 @@
-"""Trains and evaluates a lightnets model: ``python main.py --config=configs/digits.py --workdir=/tmp/digits``.
+"""Trains and evaluates a lightnets model: ``.venv/bin/python main.py --config=configs/digits.py --workdir=/tmp/digits``.
 
-Flags only; the work is ``train_lib.train_and_evaluate``. Config args and overrides:
-``--config=configs/imagenet_clcnet.py:B --config.batch_size=256``. Multi-host (TPU pods, multi-node GPU):
-every host runs the same command; ``jax.distributed.initialize()`` discovers the cluster.
+Flags only; the work is ``train_lib.train_and_evaluate`` (``--mode=eval``: ``train_lib.evaluate``). Config
+args and overrides: ``--config=configs/imagenet_clcnet.py:B --config.batch_size=256``. Multi-host (TPU pods,
+multi-node GPU): every host runs the same command; ``jax.distributed.initialize()`` discovers the cluster.
+Exit status: 0 done (or stopped by SIGTERM after saving), 1 training or I/O failure, 2 bad flags or config.
 """
 
 import os
@@ -12,17 +13,24 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import jax  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
-from ml_collections import config_flags  # noqa: E402
 
-from train_lib import host_memory  # noqa: E402
+from train_lib import command_line, host_memory  # noqa: E402
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("workdir", None, "Directory for checkpoints, TensorBoard logs and results.json.")
-flags.DEFINE_bool("multi_process", None,
-                  "Call jax.distributed.initialize() (default: when the environment describes a cluster: "
-                  "TPU pod slices, SLURM, Open MPI, or JAX_COORDINATOR_ADDRESS set).")
-config_flags.DEFINE_config_file("config", None, "Training config file (configs/*.py[:arg]).", lock_config=True)
-flags.mark_flags_as_required(["config", "workdir"])
+command_line.define_flags(FLAGS)
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+    try:
+        command_line.parse(argv, FLAGS)
+    except command_line.UsageError as error:
+        sys.exit(_usage_error(str(error)))
+    return argv[:1]
+
+
+def _usage_error(message: str) -> int:
+    print(f"main.py: error: {message}", file=sys.stderr)
+    return 2
 
 
 def _is_multi_process_environment() -> bool:
@@ -30,30 +38,47 @@ def _is_multi_process_environment() -> bool:
                                          "TPU_WORKER_HOSTNAMES", "MEGASCALE_COORDINATOR_ADDRESS"))
 
 
+def _import_tensorflow_quietly():
+    """TensorFlow prints C++ log lines to the stderr file descriptor before any log setting applies."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow as tf
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    return tf
+
+
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+    del argv
+    command_line.configure_console(verbose=FLAGS.verbose)
     multi_process = FLAGS.multi_process if FLAGS.multi_process is not None else _is_multi_process_environment()
     if multi_process:
         jax.distributed.initialize()
-
-    import tensorflow as tf  # only the input pipeline uses TF; keep it off the accelerators JAX owns
-
-    tf.config.set_visible_devices([], "GPU")
+    _import_tensorflow_quietly().config.set_visible_devices([], "GPU")  # TF runs tf.data only; JAX owns the GPUs
 
     import input_pipeline
     import train_lib
+    from train_lib import checkpointing
 
-    logging.info("JAX process %d/%d, local devices %s", jax.process_index(), jax.process_count(),
-                 jax.local_devices())
     try:
-        train_lib.train_and_evaluate(FLAGS.config, FLAGS.workdir, data_source=input_pipeline)
+        if FLAGS.mode == "check":
+            train_lib.check_config(FLAGS.config, FLAGS.workdir, data_source=input_pipeline)
+        elif FLAGS.mode == "eval":
+            results = train_lib.evaluate(FLAGS.config, FLAGS.workdir, data_source=input_pipeline,
+                                         checkpoint=FLAGS.checkpoint)
+            logging.info("eval  %s", train_lib.format_eval(results))
+        else:
+            train_lib.train_and_evaluate(FLAGS.config, FLAGS.workdir, data_source=input_pipeline)
     except train_lib.ConfigError as error:
-        sys.exit(f"Invalid config: {error}")
-    except train_lib.NonFiniteLossError as error:
-        sys.exit(f"Training diverged: {error}")
+        sys.exit(_usage_error(str(error)))
+    except (train_lib.DivergenceError, checkpointing.CheckpointReadError, checkpointing.CheckpointWriteError) as error:
+        print(f"main.py: {type(error).__name__}: {error}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
     host_memory.reexec_with_hugepage_malloc()
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

@@ -7,12 +7,12 @@ paper's GPU column is batches/s at batch 8). Every variant of one column has the
   G2  block = one 1×1 group conv c→c with g ∈ {1, 2, 4, 8} groups; c grows with g; width ×1/×2/×4
       (the paper's c = 180 for g = 8 at ×1 is not divisible by 8: 176 here).
   G3  block = 1 fragment (one 1×1 conv c→c); k fragments in series (k 1×1 convs of width c/√k); or k in
-      parallel (k branches of 1×1 conv c→c/k, concatenated). The figure defining these blocks (the
-      paper's appendix Fig. 1) is not in the seed; this is our reading of its caption and Table 3.
+      parallel (k branches of 1×1 conv c→c/k, concatenated). The blocks follow the captions of the
+      paper's Table 3 and Appendix Fig. 1 (our reading; the figure's drawings are not reproduced here).
   G4  ResNet bottleneck unit (1×1 4c→c, ReLU, 3×3 c→c, ReLU, 1×1 c→4c, shortcut add, ReLU) with the
       ReLUs and/or the shortcut removed; c ∈ {32, 64, 128}.
 Convolutions have no bias or BN. The paper's figures are its CPU/ARM columns (images/s, single-core ARM;
-seeds/003 Tables 1–4): compare the trend within a column, not the absolute numbers. Every cell is run with
+ShuffleNet V2 Tables 1–4): compare the trend within a column, not the absolute numbers. Every cell is run with
 the ops' ``auto`` implementations and again with the canonical ones (``--impls``).
 
   .venv/bin/python -m benchmarks.guidelines            # full run (~2 minutes on 2 CPU cores at load ~1)
@@ -122,7 +122,7 @@ def bottleneck(*, relu: bool, shortcut: bool, paper: tuple[float, ...]) -> Varia
     return Variant(f"ReLU {'yes' if relu else 'no'}, shortcut {'yes' if shortcut else 'no'}", paper, build)
 
 
-# seeds/003 Tables 1–4, CPU/ARM columns (images/s) for width ×1, ×2, ×4.
+# ShuffleNet V2 (Ma et al. 2018) Tables 1–4, CPU/ARM columns (images/s) for width ×1, ×2, ×4.
 EXPERIMENTS: dict[str, tuple[str, list[Variant]]] = {
     "G1": ("equal channel width minimises memory access cost (Table 1, ARM, c1:c2 at fixed FLOPs)", [
         channel_ratio(32, 32, (76.2, 21.7, 5.3)),

@@ -40,6 +40,9 @@ def get_config(dataset: str = "digits", model: str = "mobilenet_v2_100", **model
     config.optimizer = "sgd"
     config.momentum = 0.9
     config.nesterov = False
+    # sgd: v ← μv + lr·g, w ← w − v (Caffe's SGD solver) instead of v ← μv + g, w ← w − lr·v (PyTorch,
+    # Torch, TF MomentumOptimizer); the two differ only while the learning rate changes. No Nesterov form.
+    config.lr_in_momentum = False
     config.rmsprop_decay = 0.9
     config.rmsprop_epsilon = 1.0
     config.rmsprop_initial_scale = 1.0
@@ -60,7 +63,11 @@ def get_config(dataset: str = "digits", model: str = "mobilenet_v2_100", **model
     config.weight_decay = 1e-4
     config.weight_decay_params = "kernels"
     config.label_smoothing = 0.0
-    config.ema_decay = 0.0  # Polyak/EMA of params for eval; 0 = off
+    # Exponential moving average of params and BN statistics, evaluated instead of the trained ones; 0 = off.
+    # ema_warmup: decay min(ema_decay, (1+t)/(10+t)) at update t, as TF's ExponentialMovingAverage with
+    # num_updates=global_step; False = the constant ema_decay from the first step.
+    config.ema_decay = 0.0
+    config.ema_warmup = True
 
     # Reporting and checkpoints.
     config.log_every_steps = 100
@@ -68,6 +75,12 @@ def get_config(dataset: str = "digits", model: str = "mobilenet_v2_100", **model
     config.checkpoint_every_steps = 1000
     config.keep_checkpoints = 3
     config.keep_best_checkpoint = True
+
+    # Safety. Stop (without saving) when the mean train cross-entropy exceeds divergence_factor × ln(classes),
+    # the loss of a uniform guess. Resuming a workdir whose config.json differs in a field that changes what
+    # is trained is refused unless allow_config_change (docs/training.md, "Resuming").
+    config.divergence_factor = 10.0
+    config.allow_config_change = False
     return config
 
 

@@ -9,7 +9,7 @@ import importlib
 from input_pipeline.config import default_data_config, validate_data_config
 from input_pipeline.datasets import DATASET_NAMES, DatasetInfo, get_dataset_info
 
-_PIPELINE_FUNCTIONS = ("create_train_iterator", "create_eval_iterator", "steps_per_epoch")
+_PIPELINE_FUNCTIONS = ("create_train_iterator", "create_eval_iterator", "steps_per_epoch", "check_data_available")
 
 __all__ = [
     "DATASET_NAMES",
@@ -22,6 +22,8 @@ __all__ = [
 
 
 def __getattr__(name: str):
+    if name == "check_data_available":
+        return importlib.import_module("input_pipeline.sources").check_data_available
     if name in _PIPELINE_FUNCTIONS:
         return getattr(importlib.import_module("input_pipeline.pipeline"), name)
     raise AttributeError(f"module 'input_pipeline' has no attribute {name!r}")

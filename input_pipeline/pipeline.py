@@ -1,7 +1,7 @@
 """Train and eval iterators: per-process tfds slices, seeded order, preprocessing, batches of host numpy.
 
-Order (issue 5 §3): epoch e of process p shuffles its slice with a seed derived from (seed, p, e), and the
-example at position i of that epoch is augmented with the stateless seed (epoch seed, i). A run resumed at
+Order: epoch e of process p shuffles its slice with a seed derived from (seed, p, e), and the example at
+position i of that epoch is augmented with the stateless seed (epoch seed, i). A run resumed at
 `start_step` therefore sees exactly the batches an uninterrupted run would: whole epochs are skipped by
 starting the epoch counter later, and the rest is skipped before decoding.
 """

@@ -9,24 +9,37 @@ import input_pipeline.builders  # noqa: F401  (registers digits and tiny_imagene
 from input_pipeline.datasets import MANUAL_FILES
 
 
+def check_data_available(data) -> None:
+    """Raises FileNotFoundError, naming the files and where they go, when `data.name` is neither prepared
+    in `data.data_dir` nor has its `MANUAL_FILES` in the manual dir. Reads no data and prepares nothing."""
+    _available_builder(data)
+
+
 def prepared_builder(data) -> tfds.core.DatasetBuilder:
     """The tfds builder of `data.name`, prepared in `data.data_dir` on first use.
 
     digits is generated offline; tiny_imagenet and imagenet2012 read `MANUAL_FILES` from the manual dir
     (checked first, so a missing archive is named before any work); cifar/svhn are downloaded by tfds.
     """
+    builder, manual_dir = _available_builder(data)
+    if not builder.is_prepared():
+        builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+    return builder
+
+
+def _available_builder(data) -> tuple[tfds.core.DatasetBuilder, str]:
     builder = tfds.builder(data.name, data_dir=data.data_dir)
-    if builder.is_prepared():
-        return builder
     manual_dir = data.manual_dir or os.path.join(builder.data_dir_root, "downloads", "manual")
+    if builder.is_prepared():
+        return builder, manual_dir
     missing = [f for f in MANUAL_FILES.get(data.name, ()) if not os.path.exists(os.path.join(manual_dir, f))]
     if missing:
         raise FileNotFoundError(
             f"{data.name} is not prepared in {builder.data_dir_root} and needs {', '.join(missing)} "
-            f"in manual_dir {manual_dir}: place the file(s) there (or set data.manual_dir) and run again"
+            f"in manual_dir {manual_dir}: place the file(s) there (or pass --config.data.manual_dir=DIR) "
+            f"and run again"
         )
-    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
-    return builder
+    return builder, manual_dir
 
 
 def process_examples(

@@ -6,11 +6,11 @@ Table 1), parameterised so that one implementation serves every family built on 
 * MobileNet V2: dense 1×1 expansion (skipped when t = 1), ReLU6, 3×3 depthwise, linear projection.
 * MobileNet V3 (§5, TF-slim ``V3_SMALL``): k×k depthwise, SE on the expanded tensor after the depthwise
   activation, h-swish; expansion skipped when the expanded width equals the input width.
-* IGCV3 / SeesawNet (REFERENCE.md §1.2, §2.1): grouped or uneven 1×1 convs (``pointwise``), no activation
+* IGCV3 / SeesawNet (docs/references.md#igcv3, #seesawnet): grouped or uneven 1×1 convs (``pointwise``), no activation
   after the expansion (``expand_act='identity'``), a 2-group channel shuffle after the expansion BN, and
   optionally the second permutation after the projection BN that some IGCV3 baselines keep
-  (``project_shuffle_groups``, REFERENCE.md §1.5, §2.1).
-* XSepConv (seed 004): the depthwise stage replaced by another spatial module (``spatial``).
+  (``project_shuffle_groups``; docs/references.md#igcv3).
+* XSepConv (Chen et al. 2020): the depthwise stage replaced by another spatial module (``spatial``).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Model summary: ``python -m lightnets.summary NAME [--input-size S] [--num-classes K] [--set key=value ...]
 [--layers] [--json]``; ``python -m lightnets.summary --list`` prints every registered name.
 
-Counts follow REFERENCE.md §7 (see ``lightnets.analysis.counting``). ``--json`` prints one object with
-``params`` (all trainable values incl. BN γ/β and biases), ``params_without_bn``, ``bn_params``, ``madds``,
-``input_size``, ``num_classes`` and, with ``--layers``, a ``layers`` list. With ``--layers``, models that define
+Counts follow docs/references.md#counting-convention (see ``lightnets.analysis.counting``). ``--json``
+prints one object with ``params`` (all trainable values incl. BN γ/β and biases), ``params_without_bn``,
+``bn_params``, ``madds``, ``input_size``, ``num_classes`` and, with ``--layers``, a ``layers`` list. With ``--layers``, models that define
 ``block_notes() -> {block name: text}`` (channel-grouping pattern, FCRF) get a notes column / ``notes`` key.
 """
 

@@ -72,7 +72,7 @@ def test_summary_table_and_errors(capsys):
     assert main(["nope"]) == 2
 
 
-# Every name issues 3 and 4 require.
+# Every published variant the model zoo provides (one registered name per paper model; docs/models.md).
 REQUIRED_NAMES = """
 squeezenet1_0 squeezenet1_1 squeezenet1_0_bypass xception mobilenet_v1_100 mobilenet_v1_075 mobilenet_v1_050
 mobilenet_v1_025 mobilenet_v2_100 mobilenet_v2_140 mobilenet_v2_035 mobilenet_v3_small_100 shufflenet_v1_g1_100

@@ -1,20 +1,22 @@
 """Training: sharded state, the papers' optimizers and schedules, jitted steps, checkpoints, reporting.
 
-train_lib never imports TensorFlow itself: the input pipeline is passed in (see ``train_and_evaluate``).
-The loop module ``train_lib.train`` reports through clu's metric writers, whose package imports
-TensorFlow for its TensorBoard writer, so it is loaded on first use of ``train_and_evaluate``; every other
-module (state, steps, optimizers, schedules, checkpointing, ...) imports without TensorFlow.
+train_lib never imports TensorFlow: the input pipeline is passed in (see ``train_and_evaluate``) and
+TensorBoard files are written with tensorboardX. The loop module ``train_lib.train`` is loaded on first
+use of its functions, so ``import train_lib`` stays light.
 """
 
 import importlib
 
 from train_lib.config_validation import ConfigError
-from train_lib.metrics import NonFiniteLossError
+from train_lib.metrics import DivergenceError
 
-__all__ = ["ConfigError", "NonFiniteLossError", "train_and_evaluate"]
+_LOOP_FUNCTIONS = ("train_and_evaluate", "evaluate", "check_config")
+__all__ = ["ConfigError", "DivergenceError", "format_eval", *_LOOP_FUNCTIONS]
 
 
 def __getattr__(name: str):
-    if name == "train_and_evaluate":
-        return importlib.import_module("train_lib.train").train_and_evaluate
+    if name in _LOOP_FUNCTIONS:
+        return getattr(importlib.import_module("train_lib.train"), name)
+    if name == "format_eval":
+        return importlib.import_module("train_lib.reporting").format_eval
     raise AttributeError(f"module 'train_lib' has no attribute {name!r}")

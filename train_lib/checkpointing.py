@@ -1,23 +1,55 @@
-"""Orbax checkpoints in ``<workdir>/checkpoints``: async saves, last-N + best-by-eval retention, resume
-with fallback past a corrupt latest checkpoint."""
+"""Orbax checkpoints in ``<workdir>/checkpoints``: async saves, last-N + best-by-eval retention, and a
+resume that never discards a checkpoint it could still use.
+
+On resume a checkpoint is, in this order:
+  unreachable  a file cannot be opened for a reason outside the checkpoint (permission denied, I/O
+               error): ``CheckpointReadError``, nothing is moved — fix the cause and rerun;
+  mismatched   readable, but its arrays do not fit the current train state (another model, optimizer or
+               EMA setting): ``CheckpointMismatchError`` naming what differs, nothing is moved;
+  corrupt      its files exist and open but do not decode: moved to ``<workdir>/corrupt_checkpoints``
+               with a warning, and the previous checkpoint is tried.
+"""
 
 from __future__ import annotations
 
+import errno
+import os
+import shutil
+from typing import Any
+
+import flax.serialization
 import jax
+import numpy as np
 import orbax.checkpoint as ocp
 from absl import logging
 from etils import epath
 from jax.experimental import multihost_utils
 
-from train_lib.state import TrainState
+from train_lib.config_validation import ConfigError
 
 BEST_METRIC = "top1"
 QUARANTINE_DIR = "corrupt_checkpoints"
+# Error texts of causes outside the checkpoint's bytes (tensorstore reports them as status strings).
+_UNREACHABLE_MARKERS = ("PERMISSION_DENIED", "Permission denied", "Input/output error", "UNAVAILABLE",
+                        "DEADLINE_EXCEEDED", "Read-only file system", "No space left")
+_UNREACHABLE_ERRNOS = (errno.EACCES, errno.EPERM, errno.EIO, errno.EROFS, errno.ENOSPC, errno.ETIMEDOUT)
+
+
+class CheckpointReadError(OSError):
+    """A checkpoint exists but cannot be read for a reason outside its contents; nothing was moved."""
+
+
+class CheckpointWriteError(OSError):
+    """A checkpoint cannot be written (no space, read-only or vanished directory); training stops."""
+
+
+class CheckpointMismatchError(ConfigError):
+    """A readable checkpoint whose arrays do not fit the current train state."""
 
 
 class Checkpointer:
     """Saves the train state asynchronously (training continues while the files are written) and restores
-    the newest readable one.
+    the newest usable one.
 
     Retention: the ``keep`` newest steps, plus the step with the best eval ``top1`` when ``keep_best``.
     """
@@ -30,41 +62,118 @@ class Checkpointer:
             policies.append(ocp.checkpoint_managers.BestN(
                 get_metric_fn=lambda metrics: metrics[BEST_METRIC], n=1, keep_checkpoints_without_metrics=False,
             ))
-        self._options = ocp.CheckpointManagerOptions(
+        options = ocp.CheckpointManagerOptions(
             preservation_policy=ocp.checkpoint_managers.AnyPreservationPolicy(policies),
             enable_async_checkpointing=True, create=True,
         )
-        self._manager = ocp.CheckpointManager(self.directory, options=self._options)
+        self._manager = ocp.CheckpointManager(self.directory, options=options)
+
+    def __enter__(self) -> "Checkpointer":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        """Waits for pending saves (unless an error is propagating) and closes the manager."""
+        if exc_info[0] is None:
+            self.wait()
+        self._manager.close()
+
+    def all_steps(self) -> list[int]:
+        return sorted(self._manager.all_steps())
 
     def latest_step(self) -> int | None:
         return self._manager.latest_step()
 
-    def save(self, state: TrainState, *, metrics: dict[str, float] | None = None) -> None:
-        """Starts an asynchronous save of ``state`` at ``state.step`` (no-op if that step is saved)."""
+    def best_step(self) -> int | None:
+        """The kept step with the highest eval ``top1``, if any step was saved with metrics."""
+        best = self._manager.best_step()
+        return None if best is None or self._manager.metrics(best) is None else best
+
+    def save(self, state: Any, *, metrics: dict[str, float] | None = None, state_bytes: int = 0) -> None:
+        """Starts an asynchronous save of ``state`` at ``state.step`` (no-op if that step is saved).
+
+        Raises CheckpointWriteError when the directory has less than twice ``state_bytes`` free (checked
+        for local paths before every save) or when a previous asynchronous save failed.
+        """
         step = int(jax.device_get(state.step))
         if step in self._manager.all_steps():
             return
-        self._manager.save(step, args=ocp.args.StandardSave(state), metrics=metrics, force=True)
+        check_free_space(self.directory, needed=2 * state_bytes)
+        try:
+            self._manager.save(step, args=ocp.args.StandardSave(state), metrics=metrics, force=True)
+        except Exception as error:  # noqa: BLE001 — orbax surfaces I/O failures as many types
+            raise CheckpointWriteError(f"cannot write checkpoint {step} in {self.directory}: {_cause(error)}") from error
 
-    def restore_latest(self, target: TrainState) -> TrainState | None:
-        """The newest checkpoint that restores into ``target``'s structure and shardings, or None.
+    def wait(self) -> None:
+        """Blocks until pending asynchronous saves are on disk; raises CheckpointWriteError if one failed."""
+        try:
+            self._manager.wait_until_finished()
+        except Exception as error:  # noqa: BLE001
+            raise CheckpointWriteError(f"cannot write checkpoints in {self.directory}: {_cause(error)}") from error
 
-        A checkpoint that fails to restore is logged as a warning, moved to ``<workdir>/corrupt_checkpoints``
-        and the previous one is tried.
+    def restore(self, step: int, abstract_state: Any) -> Any | None:
+        """Checkpoint ``step`` restored into ``abstract_state``'s structure and shardings; None when it is
+        corrupt (then it has been moved aside). Raises CheckpointReadError / CheckpointMismatchError."""
+        saved = self._check_parts(step, flax.serialization.to_state_dict(abstract_state))
+        if saved is None:
+            return None
+        abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, abstract_state)
+        try:
+            return self._manager.restore(step, args=ocp.args.StandardRestore(abstract))
+        except Exception as error:  # noqa: BLE001 — classified by _corrupt
+            return self._corrupt(step, error)
+
+    def restore_parts(self, step: int, parts: dict[str, Any]) -> dict[str, Any] | None:
+        """The subtrees ``parts`` (name → abstract dict tree with shardings, e.g. ``params``) of checkpoint
+        ``step``; the rest of the checkpoint is read and dropped. None when corrupt (moved aside); raises
+        CheckpointMismatchError when a part is missing or differs, CheckpointReadError when unreadable.
         """
-        abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target)
-        for step in sorted(self._manager.all_steps(), reverse=True):
-            try:
-                restored = self._manager.restore(step, args=ocp.args.StandardRestore(abstract))
-            except Exception as error:  # noqa: BLE001 — any unreadable checkpoint falls back to the previous one
-                logging.warning("Checkpoint at step %d in %s cannot be restored (%s: %s); moving it to %s and "
-                                "trying the previous one.", step, self.directory, type(error).__name__, error,
-                                self._quarantine)
-                self._move_aside(step)
-                continue
-            logging.info("Resumed from the checkpoint at step %d in %s.", step, self.directory)
-            return restored
-        return None
+        saved = self._check_parts(step, parts)
+        if saved is None:
+            return None
+        sharding = next(leaf.sharding for leaf in jax.tree.leaves(parts))
+        target = jax.tree.map(lambda meta: jax.ShapeDtypeStruct(meta.shape, meta.dtype, sharding=sharding), saved,
+                              is_leaf=lambda x: hasattr(x, "shape"))
+        try:
+            restored = self._manager.restore(step, args=ocp.args.StandardRestore(target))
+        except Exception as error:  # noqa: BLE001 — classified by _corrupt
+            return self._corrupt(step, error)
+        return {name: restored[name] for name in parts}
+
+    def _check_parts(self, step: int, parts: dict[str, Any]) -> dict[str, Any] | None:
+        """Checkpoint ``step``'s array metadata after checking ``parts`` fit it (see ``restore_parts``)."""
+        self._probe_files(step)
+        try:
+            saved = dict(self._manager.item_metadata(step).tree)
+        except Exception as error:  # noqa: BLE001 — classified by _corrupt
+            return self._corrupt(step, error)
+        problems = describe_differences(_flat_shapes({n: saved.get(n) for n in parts}), _flat_shapes(parts))
+        if problems:
+            raise CheckpointMismatchError(f"checkpoint {step} in {self.directory} does not fit this config's "
+                                          f"train state: {problems}")
+        return saved
+
+    def _corrupt(self, step: int, error: Exception) -> None:
+        """Raises CheckpointReadError when ``error`` has a cause outside the checkpoint; else moves it aside."""
+        unreachable = (isinstance(error, OSError) and error.errno in _UNREACHABLE_ERRNOS) or any(
+            marker in str(error) for marker in _UNREACHABLE_MARKERS)
+        if unreachable:
+            raise CheckpointReadError(f"cannot read checkpoint {step} in {self.directory}: {_cause(error)}; nothing "
+                                      f"was moved — fix the cause and rerun") from error
+        logging.warning("Checkpoint %d in %s is corrupt (%s); moving it to %s.", step, self.directory, _cause(error),
+                        self._quarantine)
+        self._move_aside(step)
+
+    def _probe_files(self, step: int) -> None:
+        """Opens every file of checkpoint ``step``: a permission or I/O error is not corruption."""
+        for root, _, files in os.walk(os.fspath(self.directory / str(step))):
+            for name in files:
+                path = os.path.join(root, name)
+                try:
+                    with open(path, "rb") as file:
+                        file.read(1)
+                except OSError as error:
+                    raise CheckpointReadError(f"cannot read {path}: {error.strerror or error}; nothing was moved — "
+                                              f"fix the cause and rerun") from error
 
     def _move_aside(self, step: int) -> None:
         if jax.process_index() == 0:
@@ -73,10 +182,47 @@ class Checkpointer:
         multihost_utils.sync_global_devices(f"checkpoint {step} moved aside")
         self._manager.reload()
 
-    def wait(self) -> None:
-        """Blocks until pending asynchronous saves are on disk."""
-        self._manager.wait_until_finished()
 
-    def close(self) -> None:
-        self._manager.close()
+def check_free_space(directory: epath.Path, *, needed: int) -> None:
+    """Raises CheckpointWriteError when local ``directory`` has fewer than ``needed`` bytes free."""
+    path = os.fspath(directory)
+    if "://" in path or needed <= 0:
+        return
+    existing = next((p for p in (path, os.path.dirname(path)) if os.path.isdir(p)), None)
+    if existing is None:
+        return
+    free = shutil.disk_usage(existing).free
+    if free < needed:
+        raise CheckpointWriteError(f"{path} has {free / 2**20:.1f} MiB free, a checkpoint needs about "
+                                   f"{needed / 2**20:.1f} MiB: free space or use another --workdir")
 
+
+def state_nbytes(abstract_state: Any) -> int:
+    """Bytes of all arrays in a (possibly abstract) train state."""
+    return sum(int(np.prod(leaf.shape)) * np.dtype(leaf.dtype).itemsize for leaf in jax.tree.leaves(abstract_state))
+
+
+def describe_differences(saved: dict[str, tuple], wanted: dict[str, tuple], *, limit: int = 3) -> str:
+    """A short description of how two ``{path: (shape, dtype)}`` maps differ ('' when equal)."""
+    problems = []
+    missing, extra = sorted(set(wanted) - set(saved)), sorted(set(saved) - set(wanted))
+    for label, paths in (("the checkpoint lacks", missing), ("only the checkpoint has", extra)):
+        groups = sorted({"/".join(p.split("/")[:3]) for p in paths})
+        if groups:
+            problems.append(f"{label} {', '.join(groups[:limit])}{' …' if len(groups) > limit else ''}")
+    changed = [f"{p} {saved[p][0]} {saved[p][1]} → {wanted[p][0]} {wanted[p][1]}"
+               for p in sorted(set(saved) & set(wanted)) if saved[p] != wanted[p]]
+    if changed:
+        problems.append(f"arrays differ: {', '.join(changed[:limit])}{' …' if len(changed) > limit else ''}")
+    return "; ".join(problems)
+
+
+def _flat_shapes(tree: Any) -> dict[str, tuple]:
+    flat = jax.tree_util.tree_flatten_with_path(tree, is_leaf=lambda x: hasattr(x, "shape"))[0]
+    return {"/".join(str(getattr(k, "key", getattr(k, "idx", getattr(k, "name", k)))) for k in path):
+            (tuple(leaf.shape), str(leaf.dtype)) for path, leaf in flat if hasattr(leaf, "shape")}
+
+
+def _cause(error: Exception) -> str:
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text[:300]}" if text else type(error).__name__

@@ -18,10 +18,12 @@ def cross_entropy(logits: jax.Array, labels: jax.Array, *, num_classes: int, lab
 def is_decayed(path: tuple[str, ...], leaf: jax.Array, *, target: str) -> bool:
     """Whether weight decay applies to the parameter at ``path`` under ``target``.
 
-    'kernels': conv/FC weights (every ``kernel*`` leaf), not biases or BN γ/β — how TF-slim regularises and
-    what clcNet §5 states ("the same for all convolution kernels"). 'kernels_except_depthwise': also skips
-    depthwise kernels (HWIO with one input channel per group and a spatial window), as MobileNet V1 §4 puts
-    "very little or no weight decay" on them. 'all': every parameter, as Caffe/PyTorch solvers do.
+    'kernels': conv/FC weights (every ``kernel*`` leaf), not biases or BN γ/β — as the ShuffleNet reference
+    code (megvii-model/ShuffleNet-Series utils.get_parameters) and TF-slim's l2 regularisers do.
+    'kernels_except_depthwise': also skips depthwise kernels (HWIO with one input channel per group and a
+    spatial window), as MobileNets §3.2 puts "very little or no weight decay" on them (TF-slim's MobileNet
+    arg scopes leave separable_conv2d unregularised). 'all': every parameter, as Caffe solvers, Torch's
+    optim.sgd and PyTorch's SGD over model.parameters() do (SqueezeNet, SqueezeNext, clcNet, SeesawNet).
     """
     if target == "all":
         return True

@@ -5,12 +5,15 @@ preceded by a linear warmup from ``warmup_init_factor × learning_rate`` (Goyal 
 XSepConv §4) over ``warmup_epochs``; the main schedule then runs over the remaining steps.
 
   constant     the base rate.
-  exponential  base · decay_rate^⌊epoch / decay_epochs⌋: ×0.98 per epoch (MobileNetV2 §6.1, SeesawNet §5.1
-               ImageNet), ×0.94 every 2 epochs (Inception V3 §8, Xception §4.3).
+  exponential  base · decay_rate^⌊epoch / decay_epochs⌋, a staircase (TF exponential_decay(staircase=True)
+               as TF-slim's train_image_classifier.py builds it; SeesawNet's code sets lr once per epoch):
+               ×0.98 per epoch (MobileNetV2 §6.1, SeesawNet §5.1 ImageNet), ×0.94 every 2 epochs
+               (Inception V3 §8, Xception §4.2).
   multistep    base · factor^(number of boundaries passed): ÷10 at epochs 200/300/350 (SeesawNet §5.1 CIFAR).
-  polynomial   (base − end)·(1 − t/T)^power + end: power 1 is the linear decay of clcNet §5 and ShuffleNet
-               V1 §4 / V2 (megvii code: lr·(1 − step/total)), Caffe's "poly" (SqueezeNet solver).
-  cosine       base · ½(1 + cos(π t/T)) (XSepConv §4, following Goyal et al. / He et al. 2019).
+  polynomial   (base − end)·(1 − t/T)^power + end, every step: power 1 is the linear decay of clcNet §5 and
+               ShuffleNet V1 §4 / V2 (reference code: lr·(1 − step/total) per iteration), Caffe's "poly"
+               (SqueezeNet and SqueezeNext solvers). After a warmup, T counts the steps left after it.
+  cosine       base · ½(1 + cos(π t/T)) every step (XSepConv §4.1, following Goyal et al. / He et al. 2019).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ Metrics = dict[str, jax.Array]
 
 def make_train_step(
     model: nn.Module, *, mesh: Mesh, state_shardings: Any, num_classes: int, label_smoothing: float,
-    weight_decay: float, weight_decay_params: str, bn_mode: str, ema_decay: float,
+    weight_decay: float, weight_decay_params: str, bn_mode: str, ema_decay: float, ema_warmup: bool = True,
 ) -> Callable[[TrainState, Batch, jax.Array], tuple[TrainState, Metrics]]:
     """``train_step(state, batch, dropout_key) -> (state, metrics)``; the state is donated.
 
@@ -72,7 +72,7 @@ def make_train_step(
         key = jax.random.fold_in(dropout_key, state.step)
         grads, new_stats, metrics = compute(state.params, state.batch_stats, batch["image"], batch["label"], key)
         state = state.apply_gradients(grads=grads, batch_stats=new_stats)
-        return state.apply_ema(ema_decay), metrics
+        return state.apply_ema(ema_decay, warmup=ema_warmup), metrics
 
     replicated = partitioning.replicated(mesh)
     return jax.jit(
@@ -87,12 +87,11 @@ def make_eval_step(model: nn.Module, *, mesh: Mesh, state_shardings: Any) -> Cal
     """``eval_step(state, batch) -> sums`` over the examples whose ``mask`` is set (padding excluded).
 
     Sums: ``top1``/``top5`` correct counts, cross-entropy ``loss`` (no smoothing) and ``examples``; the
-    EMA parameters are evaluated when kept.
+    moving average of the variables (params and BN statistics) is evaluated when kept.
     """
 
     def eval_step(state: TrainState, batch: Batch) -> Metrics:
-        logits = model.apply({"params": state.eval_params, "batch_stats": state.batch_stats}, batch["image"],
-                             train=False)
+        logits = model.apply(state.eval_variables, batch["image"], train=False)
         labels, mask = batch["label"], batch["mask"].astype(jnp.float32)
         ce = losses.cross_entropy(logits, labels, num_classes=logits.shape[-1], label_smoothing=0.0)
         top5 = jax.lax.top_k(logits, min(5, logits.shape[-1]))[1]

@@ -1,149 +1,312 @@
-"""``train_and_evaluate``: the training loop on a device mesh, with eval, checkpoints and reporting."""
+"""``train_and_evaluate`` and ``evaluate``: the training loop on a device mesh, with exact eval,
+checkpoints that are never lost, and a console that tells the story."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import time
 from typing import Any
 
 import jax
 import ml_collections
 from absl import logging
-from clu import metric_writers, parameter_overview, periodic_actions
+from clu import parameter_overview
+from etils import epath
 
 from lightnets.analysis import count_model
-from train_lib import checkpointing, config_validation, metrics, optimizers, partitioning, schedules, steps, workdir
+from train_lib import (
+    checkpointing, config_validation, metrics, optimizers, partitioning, reporting, schedules, steps, workdir,
+)
+from train_lib.config_validation import ConfigError
 from train_lib.preemption import PreemptionGuard
 from train_lib.state import TrainState, create_train_state
+
+CHECKPOINT_CHOICES = ("latest", "best")
+
+
+@dataclasses.dataclass
+class _Run:
+    """Everything built from a validated config before the first step."""
+
+    config: ml_collections.ConfigDict
+    workdir: str
+    info: Any
+    model: Any
+    mesh: Any
+    steps_per_epoch: int
+    num_train_steps: int
+    schedule: Any
+    state: TrainState
+    shardings: Any
+    abstract_state: Any
 
 
 def train_and_evaluate(
     config: ml_collections.ConfigDict, workdir_path: str, *, data_source: Any,
     devices: list[jax.Device] | None = None,
-) -> dict[str, float | int] | None:
+) -> dict[str, Any] | None:
     """Trains ``config`` in ``workdir_path`` (resuming from its newest checkpoint) and evaluates it.
 
     ``data_source`` provides the input pipeline (the ``input_pipeline`` package or an object with the
-    same functions: get_dataset_info, validate_data_config, steps_per_epoch, create_train_iterator,
-    create_eval_iterator), which keeps train_lib free of TensorFlow. ``devices`` defaults to all devices.
-    Returns the final eval metrics (also written to ``results.json``), or None when stopped by SIGTERM
-    after saving. Raises ``ConfigError`` before compiling anything and ``NonFiniteLossError`` on NaN/Inf.
+    same functions: get_dataset_info, validate_data_config, check_data_available, steps_per_epoch,
+    create_train_iterator, create_eval_iterator), which keeps train_lib free of TensorFlow. ``devices``
+    defaults to all devices. Returns ``{'final': eval, 'best': eval}`` (also in ``results.json``), or None
+    when stopped by SIGTERM after saving. Raises ``ConfigError`` before any data or compile work (and
+    before training for a checkpoint that does not fit the config), ``DivergenceError`` on a non-finite or
+    diverging loss, ``CheckpointReadError``/``CheckpointWriteError`` for unreadable or unwritable files.
     """
+    launched = time.perf_counter()
+    workdir_path = workdir.resolve(workdir_path)
     mesh = partitioning.create_mesh(devices)
-    run = config_validation.validate_config(
+    validated = config_validation.validate_config(
         config, data_source=data_source, device_count=mesh.size, process_count=jax.process_count())
-    info, model, steps_per_epoch = run.dataset_info, run.model, run.steps_per_epoch
-    workdir.check_run_identity(workdir_path, run_identity(config, info))
+    workdir.check_writable(workdir_path)
+    changes = workdir.check_resumable(workdir_path, config)
+    with checkpointing.Checkpointer(workdir_path, keep=config.keep_checkpoints,
+                                    keep_best=config.keep_best_checkpoint) as checkpointer:
+        run = _build(config, workdir_path, validated, mesh=mesh, data_source=data_source)
+        run.state = _restore_or_keep(run, checkpointer, changes)
+        workdir.write_config(workdir_path, config)
+        return _train(run, checkpointer, data_source=data_source, launched=launched)
+
+
+def check_config(
+    config: ml_collections.ConfigDict, workdir_path: str, *, data_source: Any, devices: list[jax.Device] | None = None,
+) -> None:
+    """Everything ``train_and_evaluate`` checks before touching data or compiling: the config, the data
+    files, the workdir's writability and whether its checkpoints fit. Raises ConfigError; logs a summary."""
+    mesh = partitioning.create_mesh(devices)
+    validated = config_validation.validate_config(
+        config, data_source=data_source, device_count=mesh.size, process_count=jax.process_count())
+    workdir.check_writable(workdir_path)
+    workdir.check_resumable(workdir_path, config)
+    counts = count_model(validated.model, config.data.image_size)
+    logging.info("Config OK: %s (%.2fM params, %.1fM MAdds at %d px) on %s, batch %d on %d device(s); workdir %s.",
+                 config.model, counts.params / 1e6, counts.madds / 1e6, config.data.image_size,
+                 validated.dataset_info.name, config.batch_size, mesh.size, workdir_path)
+
+
+def evaluate(
+    config: ml_collections.ConfigDict, workdir_path: str, *, data_source: Any, checkpoint: str = "latest",
+    devices: list[jax.Device] | None = None,
+) -> dict[str, Any]:
+    """Exact eval (every example once) of checkpoint ``checkpoint`` ('latest', 'best' or a step number)
+    of ``workdir_path``; returns the metrics. Raises ConfigError when there is no such checkpoint."""
+    workdir_path = workdir.resolve(workdir_path)
+    mesh = partitioning.create_mesh(devices)
+    validated = config_validation.validate_config(
+        config, data_source=data_source, device_count=mesh.size, process_count=jax.process_count())
+    with checkpointing.Checkpointer(workdir_path, keep=config.keep_checkpoints,
+                                    keep_best=config.keep_best_checkpoint) as checkpointer:
+        step = _checkpoint_step(checkpointer, checkpoint, workdir_path)
+        run = _build(config, workdir_path, validated, mesh=mesh, data_source=data_source)
+        state = checkpointer.restore(step, run.abstract_state)
+        if state is None:
+            raise ConfigError(f"checkpoint {step} in {checkpointer.directory} is corrupt (moved aside)")
+    eval_step = steps.make_eval_step(run.model, mesh=mesh, state_shardings=run.shardings)
+    return _evaluate(run, eval_step, state, data_source)
+
+
+def _checkpoint_step(checkpointer: checkpointing.Checkpointer, checkpoint: str, workdir_path: str) -> int:
+    saved = checkpointer.all_steps()
+    if not saved:
+        raise ConfigError(f"--workdir={workdir_path} has no checkpoints to evaluate")
+    if checkpoint == "latest":
+        return saved[-1]
+    if checkpoint == "best":
+        best = checkpointer.best_step()
+        if best is None:
+            raise ConfigError(f"--checkpoint=best: no checkpoint in {workdir_path} was saved with an eval result")
+        return best
+    if not checkpoint.isdigit() or int(checkpoint) not in saved:
+        raise ConfigError(f"--checkpoint={checkpoint}; valid: {', '.join(CHECKPOINT_CHOICES)} or a saved step "
+                          f"({', '.join(map(str, saved))})")
+    return int(checkpoint)
+
+
+def _build(config, workdir_path: str, validated, *, mesh, data_source) -> _Run:
+    """Prepares the data (its epoch length) and creates the train state; the first data and compile work."""
+    steps_per_epoch = data_source.steps_per_epoch(config.data, config.batch_size)
+    config_validation.check_run_length(config, steps_per_epoch=steps_per_epoch)
     num_train_steps = config.num_train_steps if config.num_train_steps > 0 else schedules.epochs_to_steps(
         config.num_epochs, steps_per_epoch)
     schedule = schedules.create_learning_rate_schedule(
         config, steps_per_epoch=steps_per_epoch, num_train_steps=num_train_steps)
-
-    init_key, dropout_key = jax.random.split(jax.random.key(config.seed))
     state, shardings = create_train_state(
-        model, optimizers.create_optimizer(config, schedule), rng=init_key, image_size=config.data.image_size,
-        mesh=mesh, use_ema=config.ema_decay > 0)
-    checkpointer = checkpointing.Checkpointer(
-        workdir_path, keep=config.keep_checkpoints, keep_best=config.keep_best_checkpoint)
-    state = checkpointer.restore_latest(state) or state
+        validated.model, optimizers.create_optimizer(config, schedule), rng=jax.random.split(
+            jax.random.key(config.seed))[0], image_size=config.data.image_size, mesh=mesh,
+        use_ema=config.ema_decay > 0)
+    abstract = jax.tree.map(lambda leaf, sharding: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=sharding),
+                            state, shardings)
+    return _Run(config=config, workdir=workdir_path, info=validated.dataset_info, model=validated.model, mesh=mesh,
+                steps_per_epoch=steps_per_epoch, num_train_steps=num_train_steps, schedule=schedule, state=state,
+                shardings=shardings, abstract_state=abstract)
+
+
+def _restore_or_keep(run: _Run, checkpointer: checkpointing.Checkpointer, changes: list[str]) -> TrainState:
+    """The newest usable checkpoint's state, or the fresh one when there is none.
+
+    With ``allow_config_change`` a checkpoint whose optimizer state or EMA no longer fits continues with
+    its step, params and BN statistics (and its EMA when both keep one); the rest starts fresh.
+    """
+    for step in reversed(checkpointer.all_steps()):
+        try:
+            restored = checkpointer.restore(step, run.abstract_state)
+        except checkpointing.CheckpointMismatchError as error:
+            if not run.config.allow_config_change:
+                raise ConfigError(f"{error}: use a new --workdir, or pass --config.allow_config_change=True to "
+                                  f"continue from its weights with a fresh optimizer state and EMA") from None
+            restored = _restore_weights(run, checkpointer, step)
+        if restored is not None:
+            if changes:
+                logging.warning("Continuing from step %d with a changed config: %s.", step, "; ".join(changes))
+            logging.info("Resumed from the checkpoint at step %d.", int(jax.device_get(restored.step)))
+            return restored
+    return run.state
+
+
+def _restore_weights(run: _Run, checkpointer: checkpointing.Checkpointer, step: int) -> TrainState | None:
+    fresh = run.state
+    parts = {"step": run.abstract_state.step, "params": run.abstract_state.params,
+             "batch_stats": run.abstract_state.batch_stats}
+    try:
+        restored = checkpointer.restore_parts(step, parts)
+    except checkpointing.CheckpointMismatchError as error:
+        raise ConfigError(f"{error}: a different model cannot continue this workdir; use a new --workdir") from None
+    if restored is None:
+        return None
+    state = fresh.replace(step=restored["step"], params=restored["params"], batch_stats=restored["batch_stats"])
+    if fresh.ema is not None:
+        state = state.replace(ema={"params": restored["params"], "batch_stats": restored["batch_stats"]})
+    logging.warning("Checkpoint %d keeps its step, params and BN statistics; the optimizer state%s start fresh.",
+                    step, " and EMA" if fresh.ema is not None else "")
+    return state
+
+
+def _evaluate(run: _Run, eval_step, state: TrainState, data_source) -> dict[str, Any]:
+    batches = data_source.create_eval_iterator(run.config.data, global_batch_size=run.config.eval_batch_size)
+    sums = [eval_step(state, partitioning.global_batch(batch, run.mesh)) for batch in batches]
+    return metrics.summarize_eval(sums, step=int(jax.device_get(state.step)))
+
+
+def _train(run: _Run, checkpointer: checkpointing.Checkpointer, *, data_source, launched: float) -> dict | None:
+    config, state = run.config, run.state
     start_step = int(jax.device_get(state.step))
-
-    writer = metric_writers.create_default_writer(workdir_path, just_logging=jax.process_index() > 0)
+    writer = reporting.TensorBoardWriter(run.workdir)
+    counts = count_model(run.model, config.data.image_size)
     if start_step == 0:
-        _log_model(writer, config, model, state, num_train_steps=num_train_steps, steps_per_epoch=steps_per_epoch)
+        _write_overview(run, writer, counts)
     train_step = steps.make_train_step(
-        model, mesh=mesh, state_shardings=shardings, num_classes=info.num_classes,
+        run.model, mesh=run.mesh, state_shardings=run.shardings, num_classes=run.info.num_classes,
         label_smoothing=config.label_smoothing, weight_decay=config.weight_decay,
-        weight_decay_params=config.weight_decay_params, bn_mode=config.bn_mode, ema_decay=config.ema_decay)
-    eval_step = steps.make_eval_step(model, mesh=mesh, state_shardings=shardings)
-
-    def evaluate(state: TrainState) -> dict[str, float | int]:
-        batches = data_source.create_eval_iterator(config.data, global_batch_size=config.eval_batch_size)
-        sums = [eval_step(state, partitioning.global_batch(b, mesh)) for b in batches]
-        results = metrics.summarize_eval(sums, step=int(jax.device_get(state.step)))
-        writer.write_scalars(results["step"], {f"eval/{k}": results[k] for k in ("top1", "top5", "loss")})
-        return results
-
-    eval_every = max(1, round(config.eval_every_epochs * steps_per_epoch))
-    logging.info("Training %s on %s: steps %d → %d (%d per epoch), %d devices, %d processes.", config.model,
-                 info.name, start_step, num_train_steps, steps_per_epoch, mesh.size, jax.process_count())
-    train_iter = data_source.create_train_iterator(
-        config.data, global_batch_size=config.batch_size, seed=config.seed, start_step=start_step)
-    report = periodic_actions.ReportProgress(num_train_steps=num_train_steps, writer=writer,
-                                             every_steps=config.log_every_steps)
+        weight_decay_params=config.weight_decay_params, bn_mode=config.bn_mode, ema_decay=config.ema_decay,
+        ema_warmup=config.ema_warmup)
+    eval_step = steps.make_eval_step(run.model, mesh=run.mesh, state_shardings=run.shardings)
+    eval_every = max(1, round(config.eval_every_epochs * run.steps_per_epoch))
+    total = run.num_train_steps
+    state_bytes = checkpointing.state_nbytes(run.abstract_state)
+    checkpointing.check_free_space(checkpointer.directory, needed=2 * state_bytes)
+    logging.info("Training %s (%.2fM params, %.1fM MAdds at %d px) on %s: steps %d → %d (%d per epoch, %g epochs), "
+                 "batch %d on %d %s device(s) × %d process(es).", config.model, counts.params / 1e6,
+                 counts.madds / 1e6, config.data.image_size, run.info.name, start_step, total, run.steps_per_epoch,
+                 total / run.steps_per_epoch, config.batch_size, run.mesh.size, jax.devices()[0].platform,
+                 jax.process_count())
+    results = workdir.read_results(run.workdir) or {}
+    best = results.get("best") if results.get("best", {}).get("step", math.inf) <= start_step else None
+    final = None
+    progress = reporting.Progress(first_step=start_step, num_train_steps=total, batch_size=config.batch_size)
     pending: list[dict[str, jax.Array]] = []
-    last_log = (start_step, time.perf_counter())
+    max_loss = config.divergence_factor * math.log(run.info.num_classes)
 
-    def flush_train_metrics(step: int) -> None:
-        """Writes the averaged metrics of the steps since the last flush; raises on a non-finite loss."""
-        nonlocal pending, last_log
+    def flush(step: int) -> None:
+        """Checks and reports the metrics of the steps since the last flush (the last good checkpoint is
+        never overwritten by a diverged state: every save is preceded by this check)."""
+        nonlocal pending
         if not pending:
             return
         try:
-            averages = metrics.average_train_metrics(pending, first_step=step - len(pending) + 1)
-        except metrics.NonFiniteLossError as error:
+            averages = metrics.average_train_metrics(pending, first_step=step - len(pending) + 1, max_loss=max_loss)
+        except metrics.DivergenceError as error:
             checkpointer.wait()
-            raise metrics.NonFiniteLossError(
-                f"{error}; stopping. The last good checkpoint (step {checkpointer.latest_step()}) in "
-                f"{checkpointer.directory} is left untouched.") from None
-        first, started = last_log
-        images_per_sec = (step - first) * config.batch_size / max(time.perf_counter() - started, 1e-9)
+            raise metrics.DivergenceError(f"{error}; stopping without saving. The last good checkpoint (step "
+                                          f"{checkpointer.latest_step()}) in {checkpointer.directory} is kept.") from None
+        pending = []
+        if step == start_step + 1:
+            progress.start()
+        learning_rate = float(run.schedule(step - 1))
         writer.write_scalars(step, {**{f"train/{k}": v for k, v in averages.items()},
-                                    "train/learning_rate": float(schedule(step - 1)),
-                                    "train/images_per_sec": images_per_sec})
-        pending, last_log = [], (step, time.perf_counter())
+                                    "train/learning_rate": learning_rate, **progress.scalars(step)})
+        if step % config.log_every_steps == 0 or step == total:
+            logging.info("%s", progress.line(step, averages, learning_rate=learning_rate,
+                                              evals_left=(total - step) // eval_every))
 
-    eval_results = None
+    train_iter = data_source.create_train_iterator(
+        config.data, global_batch_size=config.batch_size, seed=config.seed, start_step=start_step)
+    dropout_key = jax.random.split(jax.random.key(config.seed))[1]
     with PreemptionGuard() as guard:
-        for step in range(start_step + 1, num_train_steps + 1):
-            state, step_metrics = train_step(state, partitioning.global_batch(next(train_iter), mesh), dropout_key)
+        for step in range(start_step + 1, total + 1):
+            state, step_metrics = train_step(state, partitioning.global_batch(next(train_iter), run.mesh), dropout_key)
             pending.append(step_metrics)
-            report(step)
-            if step % config.log_every_steps == 0:
-                flush_train_metrics(step)
-            is_last = step == num_train_steps
-            eval_results = None
-            if step % eval_every == 0 or is_last:
-                flush_train_metrics(step)
-                with report.timed("eval"):
-                    eval_results = evaluate(state)
-                logging.info("Eval at step %d: %s", step, eval_results)
+            if step == start_step + 1 or step % config.log_every_steps == 0:
+                flush(step)
+            evaluated = None
+            if step % eval_every == 0 or step == total:
+                flush(step)
+                began = time.perf_counter()
+                evaluated = final = _evaluate(run, eval_step, state, data_source)
+                progress.pause(time.perf_counter() - began)
+                writer.write_scalars(step, {f"eval/{k}": evaluated[k] for k in ("top1", "top5", "loss")})
+                if best is None or evaluated["top1"] > best["top1"]:
+                    best = evaluated
+                logging.info("eval  %s  (best top-1 %.2f%% at step %d)", reporting.format_eval(evaluated),
+                             100 * best["top1"], best["step"])
             stop = guard.should_stop(step)
-            if eval_results or stop or step % config.checkpoint_every_steps == 0:
-                flush_train_metrics(step)
-                checkpointer.save(state, metrics=eval_results and {"top1": eval_results["top1"]})
+            if evaluated or stop or step % config.checkpoint_every_steps == 0:
+                flush(step)
+                checkpointer.save(state, metrics=evaluated and {"top1": evaluated["top1"]}, state_bytes=state_bytes)
+            if evaluated:
+                workdir.write_results(run.workdir, {"final": final, "best": best, "complete": step == total})
             if stop:
                 checkpointer.wait()
-                logging.warning("Stopped at step %d on SIGTERM/preemption; checkpoint saved, rerun to resume.", step)
                 writer.flush()
+                logging.warning("Stopped at step %d on SIGTERM/preemption; checkpoint saved. Rerun the same "
+                                "command to resume.", step)
                 return None
-    if eval_results is None:  # resumed after the last step: evaluate the restored state
-        eval_results = evaluate(state)
+    if final is None:  # resumed after the last step: evaluate the restored state
+        final = _evaluate(run, eval_step, state, data_source)
+        best = best if best is not None and best["top1"] >= final["top1"] else final
+    results = {"final": final, "best": best, "complete": True}
+    workdir.write_results(run.workdir, results)
     checkpointer.wait()
     writer.flush()
-    workdir.write_results(workdir_path, eval_results)
-    return eval_results
+    _log_summary(run, results, checkpointer, seconds=time.perf_counter() - launched, progress=progress)
+    return results
 
 
-def run_identity(config: ml_collections.ConfigDict, info: Any) -> dict[str, Any]:
-    """What makes two runs the same run: a workdir with a different identity is refused."""
-    return {"model": config.model, "model_kwargs": config.model_kwargs.to_dict(), "dataset": info.name,
-            "num_classes": info.num_classes, "image_size": config.data.image_size}
+def _write_overview(run: _Run, writer: reporting.TensorBoardWriter, counts) -> None:
+    """The parameter table to ``<workdir>/parameters.txt`` and the hparams (config + params/MAdds)."""
+    if jax.process_index() == 0:
+        (epath.Path(run.workdir) / "parameters.txt").write_text(
+            parameter_overview.get_parameter_overview(run.state.params) + "\n")
+    config = {key: value if isinstance(value, (int, float, str, bool)) else str(value)
+              for key, value in workdir.flatten(workdir.config_to_dict(run.config)).items()}
+    writer.write_hparams({**config, "params": counts.params, "madds": counts.madds,
+                          "num_train_steps": run.num_train_steps, "steps_per_epoch": run.steps_per_epoch})
 
 
-def _log_model(writer, config, model, state, *, num_train_steps: int, steps_per_epoch: int) -> None:
-    """Parameter overview and hparams (with the model's params/MAdds) at the start of a run."""
-    parameter_overview.log_parameter_overview(state.params)
-    counts = count_model(model, config.data.image_size)
-    hparams = {**_flatten(config.to_dict()), "params": counts.params, "madds": counts.madds,
-               "num_train_steps": num_train_steps, "steps_per_epoch": steps_per_epoch}
-    writer.write_hparams(hparams)
+def _log_summary(run: _Run, results: dict, checkpointer, *, seconds: float, progress: reporting.Progress) -> None:
+    final, best = results["final"], results["best"]
+    compile_note = f" (first step incl. compilation {progress.compile_seconds:.1f} s)" if progress.compile_seconds else ""
+    lines = [
+        f"Done: {run.config.model} on {run.info.name}, {run.num_train_steps} steps in "
+        f"{reporting.format_duration(seconds)}{compile_note}.",
+        f"  final  {reporting.format_eval(final)}",
+        f"  best   {reporting.format_eval(best)}",
+        f"  results      {epath.Path(run.workdir) / workdir.RESULTS_FILE}",
+        f"  checkpoints  {checkpointer.directory} (steps {', '.join(map(str, checkpointer.all_steps()))})",
+        f"  config       {epath.Path(run.workdir) / workdir.CONFIG_FILE}",
+        f"  TensorBoard  tensorboard --logdir={run.workdir}",
+    ]
+    reporting.log_summary(lines)
 
-
-def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat = {}
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value if isinstance(value, (int, float, str, bool)) else str(value)
-    return flat

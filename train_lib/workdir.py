@@ -1,39 +1,114 @@
-"""Files in the workdir besides checkpoints and TensorBoard logs: the run's identity and its final results."""
+"""The workdir besides checkpoints and TensorBoard logs: a writability check before any work, the run's
+resolved config (``config.json``) and its results (``results.json``).
+
+Resuming compares the current config with ``config.json``. Fields in ``RESUMABLE_FIELDS`` only change
+how the run is reported, checkpointed or read, so they may change between restarts; any other change
+would make the resumed run a different run, and is refused unless ``allow_config_change`` is set.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import jax
+import ml_collections
 from etils import epath
 
 from train_lib.config_validation import ConfigError
 
-IDENTITY_FILE = "run.json"
+CONFIG_FILE = "config.json"
 RESULTS_FILE = "results.json"
+# Changing these does not change what is trained (see docs/training.md, "Resuming").
+RESUMABLE_FIELDS = frozenset({
+    "log_every_steps", "eval_every_epochs", "checkpoint_every_steps", "keep_checkpoints", "keep_best_checkpoint",
+    "eval_batch_size", "allow_config_change", "data.data_dir", "data.manual_dir", "data.prefetch",
+})
 
 
-def check_run_identity(workdir: str, identity: dict[str, Any]) -> None:
-    """Records ``identity`` (model, dataset, ...) in a new workdir; refuses a workdir of another run.
+def resolve(workdir: str) -> str:
+    """``workdir`` made absolute when local (orbax needs absolute paths); URLs such as gs:// as given."""
+    return workdir if "://" in workdir else os.path.abspath(os.path.expanduser(workdir))
 
-    Raises ConfigError naming both runs when ``<workdir>/run.json`` describes a different one.
-    """
-    path = epath.Path(workdir) / IDENTITY_FILE
-    if path.exists():
-        stored = json.loads(path.read_text())
-        if stored != identity:
-            diff = ", ".join(f"{k}: {stored.get(k)!r} there vs {identity.get(k)!r} here"
-                             for k in sorted(set(stored) | set(identity)) if stored.get(k) != identity.get(k))
-            raise ConfigError(f"workdir {workdir} holds a different run ({diff}); use another --workdir or "
-                             f"the matching config")
-        return
+
+def check_writable(workdir: str) -> None:
+    """Creates ``workdir`` if needed and writes a probe file; raises ConfigError naming the path and the
+    cause when it is a file, cannot be created or is not writable."""
+    path = epath.Path(workdir)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"--workdir={workdir} is a file; valid: a directory (new or existing)")
+    probe = path / f".write_probe_{os.getpid()}_{jax.process_index()}"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise ConfigError(f"--workdir={workdir} is not writable: {error.strerror or error}") from error
+
+
+def config_to_dict(config: ml_collections.ConfigDict) -> dict[str, Any]:
+    """``config`` as plain JSON values (tuples become lists)."""
+    return json.loads(config.to_json(sort_keys=True))
+
+
+def read_config(workdir: str) -> dict[str, Any] | None:
+    """The config stored in ``<workdir>/config.json``, or None for a workdir without one."""
+    path = epath.Path(workdir) / CONFIG_FILE
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def write_config(workdir: str, config: ml_collections.ConfigDict) -> None:
+    """Writes the resolved ``config`` to ``<workdir>/config.json`` (first process only)."""
     if jax.process_index() == 0:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(identity, indent=2, sort_keys=True) + "\n")
+        (epath.Path(workdir) / CONFIG_FILE).write_text(json.dumps(config_to_dict(config), indent=2) + "\n")
+
+
+def config_changes(stored: dict[str, Any], config: ml_collections.ConfigDict) -> list[str]:
+    """The fields outside ``RESUMABLE_FIELDS`` whose values differ, as ``'field old → new'`` strings."""
+    old, new = flatten(stored), flatten(config_to_dict(config))
+    return [f"{key} {old.get(key, '(absent)')!r} → {new.get(key, '(absent)')!r}"
+            for key in sorted(set(old) | set(new)) if key not in RESUMABLE_FIELDS and old.get(key) != new.get(key)]
+
+
+def saved_steps(workdir: str) -> list[int]:
+    """The finalized checkpoint steps in ``<workdir>/checkpoints`` (read without opening a checkpoint manager)."""
+    directory = epath.Path(workdir) / "checkpoints"
+    return sorted(int(p.name) for p in directory.iterdir() if p.name.isdigit()) if directory.is_dir() else []
+
+
+def check_resumable(workdir: str, config: ml_collections.ConfigDict) -> list[str]:
+    """The changes (see ``config_changes``) between ``config`` and the config of ``workdir``'s checkpoints.
+
+    Raises ConfigError naming them when there are any and ``config.allow_config_change`` is not set.
+    """
+    steps, stored = saved_steps(workdir), read_config(workdir)
+    changes = config_changes(stored, config) if steps and stored else []
+    if changes and not config.allow_config_change:
+        raise ConfigError(
+            f"{workdir} holds checkpoints up to step {steps[-1]} of another config ({'; '.join(changes)}): rerun "
+            f"with that config, use a new --workdir, or pass --config.allow_config_change=True to continue from "
+            f"step {steps[-1]} with this one")
+    return changes
 
 
 def write_results(workdir: str, results: dict[str, Any]) -> None:
-    """Writes the final eval metrics to ``<workdir>/results.json`` (first process only)."""
+    """Writes ``results`` (``final`` and ``best`` eval metrics) to ``<workdir>/results.json`` (first process)."""
     if jax.process_index() == 0:
         (epath.Path(workdir) / RESULTS_FILE).write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+
+
+def read_results(workdir: str) -> dict[str, Any] | None:
+    path = epath.Path(workdir) / RESULTS_FILE
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested dict as ``{'a.b': value}``."""
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat

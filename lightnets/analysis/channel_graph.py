@@ -1,4 +1,4 @@
-"""Channel dependency graphs (clcNet, seed 002 §3.1): which input channels each output channel depends on.
+"""Channel dependency graphs (clcNet, Zhang 2018, §3.1): which input channels each output channel depends on.
 
 ``channel_dependency`` probes the real module: it feeds one image per input channel (that channel all ones,
 the rest zero) through the module with every kernel and BN scale set to one and every bias to zero. All
@@ -58,12 +58,12 @@ def compose(*masks: np.ndarray) -> np.ndarray:
 
 
 def channel_receptive_fields(mask: np.ndarray) -> np.ndarray:
-    """CRF size of every output channel (seed 002 §3.1)."""
+    """CRF size of every output channel (clcNet §3.1)."""
     return mask.sum(axis=0)
 
 
 def has_full_channel_receptive_field(mask: np.ndarray) -> bool:
-    """FCRF: every output channel depends on every input channel (seed 002 §3.3)."""
+    """FCRF: every output channel depends on every input channel (clcNet §3.3)."""
     return bool(np.all(mask))
 
 

@@ -1,4 +1,4 @@
-"""clcNet's cost minimisation for a CLC block (seed 002 §3.3, eq. 2; Table 1).
+"""clcNet's cost minimisation for a CLC block (clcNet, Zhang 2018, §3.3, eq. 2; Table 1).
 
 A CLC block stacks a 3×3 IGC (M → L channels, g1 groups) and a 1×1 GC (L → N, g2 groups). Its cost per
 output location (equal to its parameter count) is C(g1, g2) = A·L·M/g1 + N·L/g2, minimised over integer
@@ -34,7 +34,7 @@ def feasible_groups(m: int, l: int, n: int, *, g2: int | None = None) -> list[tu
 
 
 def minimize_clc_cost(m: int, l: int, n: int, *, kernel_area: int = 9, g2: int | None = None) -> ClcGroups:  # noqa: E741
-    """The (g1, g2) of least cost (seed 002 Table 1); ``g2`` fixes the GC groups as clcNet §4.1 does (g2=2).
+    """The (g1, g2) of least cost (clcNet Table 1); ``g2`` fixes the GC groups as clcNet §4.1 does (g2=2).
 
     Ties (none occur in Table 1) go to the larger g1, i.e. fewer channels per IGC group.
     """

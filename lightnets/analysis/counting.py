@@ -1,4 +1,4 @@
-"""Parameters and multiply-adds of a model, computed from the model itself (REFERENCE.md §7, DESIGN.md).
+"""Parameters and multiply-adds of a model, computed from the model itself (docs/references.md#counting-convention).
 
 MAdds follow the papers' convention: the multiply-adds of convolutions and fully connected layers (SE
 FCs included); BN, activations, pooling, residual adds and shuffles are free. They are read off the jaxpr

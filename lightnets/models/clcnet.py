@@ -1,8 +1,8 @@
 """clcNet (Dong-Qing Zhang, CVPR 2018, "clcNet: Improving the Efficiency of Convolutional Neural Network
-using Channel Local Convolutions"; seed 002) as the official Torch ``models/clcnet.lua`` builds it
-(REFERENCE.md §3).
+using Channel Local Convolutions", arXiv:1712.06145) as the official Torch code builds it
+(``dqzhang17/clcnet.torch``, ``models/clcnet.lua``; docs/references.md#clcnet).
 
-CLC block (§3.2, Fig. 6; REFERENCE.md §3.1): 3×3 interlaced grouped conv, IGC (M → M, g1 groups, the
+CLC block (§3.2, Fig. 6; docs/references.md#clcnet): 3×3 interlaced grouped conv, IGC (M → M, g1 groups, the
 contiguous grouped conv whose outputs are interlaced, = clcnet.torch's ChannelInterlace) → BN, no ReLU (as
 Xception) → 1×1 grouped conv, GC (M → N, g2 groups) → BN → ReLU. No residual connections; no conv biases.
 The group parameters are not typed in: g2 is fixed (2, §4.1) and g1 minimises eq. 2 with L = M under the
@@ -48,7 +48,7 @@ CLCNET_B_REPEATS = (1, 1, 7, 3)
 
 
 class ClcBlock(nn.Module):
-    """3×3 IGC (g1) → BN → 1×1 GC (g2) → BN → ReLU (seed 002 §3.2); ``interlace=False``: plain 3×3 GC."""
+    """3×3 IGC (g1) → BN → 1×1 GC (g2) → BN → ReLU (clcNet §3.2); ``interlace=False``: plain 3×3 GC."""
 
     out_features: int
     igc_groups: int
@@ -128,7 +128,7 @@ class ClcNet(ImageClassifier):
         return {spec.name: (self.block(spec, False, parent=None), spec.in_features) for spec in self.block_specs()}
 
     def block_notes(self) -> dict[str, str]:
-        """Per block: IGC/GC groups and whether the real block module has FCRF (seed 002 §3.3)."""
+        """Per block: IGC/GC groups and whether the real block module has FCRF (clcNet §3.3)."""
         fcrf = clcnet_block_fcrf(self)
         spatial = "IGC" if self.interlace else "GC"
         return {
@@ -149,11 +149,11 @@ class ClcNet(ImageClassifier):
 
 
 def clcnet_block_fcrf(model: ClcNet) -> dict[str, bool]:
-    """{block name: FCRF}, from ``channel_dependency`` of every real CLC block module (seed 002 §3.3, §5.2)."""
+    """{block name: FCRF}, from ``channel_dependency`` of every real CLC block module (clcNet §3.3, §5.2)."""
     return blocks_fcrf(model.block_modules())
 
 
-_TABLE_5 = "seed 002 Table 5 ({}); clcnet.torch models/clcnet.lua, REFERENCE.md §3.2"
+_TABLE_5 = "clcNet Table 5 ({}); dqzhang17/clcnet.torch models/clcnet.lua (docs/references.md#clcnet)"
 clcnet_a = register_model(
     "clcnet_a", ClcNet, stage_repeats=CLCNET_A_REPEATS,
     reference=ReferenceCounts(3.254e6, 342.97e6, _TABLE_5.format("3.25M / 343M")),

@@ -1,8 +1,9 @@
 """IGCV3 (Sun et al., BMVC 2018, "IGCV3: Interleaved Low-Rank Group Convolutions") as the official MXNet
-``symbols/igcv3.py`` and the released ``igcv3-symbol.json`` build it (REFERENCE.md §2), and the IGCV3-D
-macro-architecture that SeesawNet reuses (seed 000 Table 2; ``lightnets.models.seesawnet``).
+``symbols/igcv3.py`` and the released ``igcv3-symbol.json`` build it (``homles11/IGCV3``;
+docs/references.md#igcv3), and the IGCV3-D macro-architecture that SeesawNet reuses (SeesawNet Table 2;
+``lightnets.models.seesawnet``).
 
-Block (REFERENCE.md §2.1; ``lightnets.blocks.InvertedResidual``): 1×1 GC g=2 (C_in → E = round(C_in·t)) →
+Block (docs/references.md#igcv3; ``lightnets.blocks.InvertedResidual``): 1×1 GC g=2 (C_in → E = round(C_in·t)) →
 BN, no activation → channel shuffle(2) → 3×3 depthwise → BN → ReLU6 → 1×1 GC g=2 (E → C_out) → BN (linear)
 → + x for every block of a stage but the first. The t=1 first block expands too (32 → 32, g=2). One permutation
 per block, after the first GC: the released graph has exactly one reshape/swapaxes/reshape per block.
@@ -23,10 +24,10 @@ Options (fields):
     ``in_c = round(c_m·m)`` (bumped to c_m + 1 if odd) from the already scaled c_m and uses it only as the
     next stage's first expansion input, E = round(in_c·t), while the conv still reads c_m channels; and for
     m > 1 the head gets one extra channel. At m = 0.7: 2.447M / 167.73M with the quirks, 2.503M / 174.57M
-    without (REFERENCE.md §2.2); at m = 1 both agree.
-  permute: the shuffle(2) after the expansion BN (off: the "permute N" rows of seed 000 Table 6).
+    without (docs/references.md#igcv3); at m = 1 both agree.
+  permute: the shuffle(2) after the expansion BN (off: the "permute N" rows of SeesawNet Table 6).
   second_permute: also the inverse interleave ``shuffle(C_out/2)`` after the projection BN that the first
-    official version and SeesawNet's CIFAR IGCV3 baselines keep (REFERENCE.md §1.5, §2.1).
+    official version and SeesawNet's CIFAR IGCV3 baselines keep (docs/references.md#igcv3, #seesawnet).
   small_input: CIFAR geometry, SeesawNet's (which "keeps the same hyper parameters as IGCV3"; the official
     repo has no CIFAR code): stem, 24- and 160-channel stages at stride 1, total stride 4 (8×8 final map at 32 px).
   dropout_rate: before the FC; None = 0.5 with ``small_input`` (the CIFAR code's ``nn.Dropout()``), else 0.
@@ -158,7 +159,7 @@ class GroupedInvertedResidualNet(ImageClassifier):
         return {spec.name: (self.block(spec, False, parent=None), spec.in_features) for spec in self.block_specs()}
 
     def block_notes(self) -> dict[str, str]:
-        """Per block: its channel-grouping pattern and whether the real block module has FCRF (seed 002 §3.3)."""
+        """Per block: its channel-grouping pattern and whether the real block module has FCRF (clcNet §3.3)."""
         fcrf = blocks_fcrf(self.block_modules())
         return {
             spec.name: f"{self.grouping_note(spec)}, {'FCRF' if fcrf[spec.name] else 'no FCRF'}"
@@ -220,7 +221,7 @@ class IGCV3(GroupedInvertedResidualNet):
 
 igcv3_d100 = register_model(
     "igcv3_d100", IGCV3,
-    reference=ReferenceCounts(3.492e6, 312.97e6, "official MXNet igcv3.py graph (REFERENCE.md §2.2; the paper "
+    reference=ReferenceCounts(3.492e6, 312.97e6, "official MXNet igcv3.py graph (docs/references.md#igcv3; the paper "
                               "prints 3.5M / 318M, not reproduced by its own code)"),
 )
 igcv3_d050 = register_model("igcv3_d050", IGCV3, stage_repeats=D050_REPEATS)

@@ -1,4 +1,4 @@
-"""MobileNet V1 (Howard et al. 2017; seed 003 "MobileNets", Table 1; REFERENCE.md §6.4).
+"""MobileNet V1 (Howard et al. 2017, "MobileNets", arXiv:1704.04861, Table 1; docs/references.md#mobilenet-v1).
 
 A 3×3/2 conv, then 13 depthwise separable layers (3×3 depthwise → BN → ReLU, 1×1 pointwise → BN → ReLU;
 Fig. 3), global average pooling and a 1000-way FC (Table 1). Counts: 4.21M weights (4.23M with BN γβ) and
@@ -94,7 +94,8 @@ class MobileNetV1(ImageClassifier):
 _TABLE_6 = "MobileNets Table 6 (params w/o BN, rounded to 0.1M)"
 register_model(
     "mobilenet_v1_100", MobileNetV1, width_mult=1.0,
-    reference=ReferenceCounts(4.21e6, 568.7e6, "REFERENCE.md §6.4 (params w/o BN); MobileNets Table 6 '569M / 4.2M'"),
+    reference=ReferenceCounts(4.21e6, 568.7e6,
+                              "TF-slim mobilenet_v1.py (params w/o BN); MobileNets Table 6 '569M / 4.2M'"),
 )
 register_model("mobilenet_v1_075", MobileNetV1, width_mult=0.75, reference=ReferenceCounts(2.6e6, 325e6, _TABLE_6))
 register_model("mobilenet_v1_050", MobileNetV1, width_mult=0.5, reference=ReferenceCounts(1.3e6, 149e6, _TABLE_6))

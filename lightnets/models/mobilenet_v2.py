@@ -1,4 +1,4 @@
-"""MobileNet V2 (Sandler et al., CVPR 2018; seed 003 "MobileNetV2", Tables 1–2; REFERENCE.md §6.4).
+"""MobileNet V2 (Sandler et al., CVPR 2018, arXiv:1801.04381, Tables 1–2; docs/references.md#mobilenet-v2).
 
 A 3×3/2 conv (32), seven stages of inverted residual bottlenecks (Table 2 rows (t, c, n, s); the block is
 ``lightnets.blocks.InvertedResidual``: ReLU6, linear projection, no expansion conv when t = 1), a 1×1 conv
@@ -95,7 +95,8 @@ _README = "TF-slim mobilenet README (params w/o BN; 1001 classes)"
 register_model(
     "mobilenet_v2_100", MobileNetV2, width_mult=1.0,
     reference=ReferenceCounts(
-        3_504_872, 300.77e6, "torchvision mobilenet_v2 total params incl. BN γβ; MAdds REFERENCE.md §6.4"
+        3_504_872, 300.77e6,
+        "torchvision mobilenet_v2 total params incl. BN γβ; MAdds of TF-slim mobilenet_v2.py (paper Table 4: 300M)",
     ),
 )
 register_model("mobilenet_v2_140", MobileNetV2, width_mult=1.4, reference=ReferenceCounts(6.06e6, 582e6, _README))

@@ -1,5 +1,6 @@
 """MobileNet V3-Small (Howard et al. 2019, "Searching for MobileNetV3", Table 2), as the official TF-slim
-``V3_SMALL`` definition builds it (REFERENCE.md §6.5).
+``V3_SMALL`` definition builds it (``tensorflow/models`` ``research/slim/nets/mobilenet/mobilenet_v3.py``;
+docs/references.md#mobilenet-v3).
 
 Stem 3×3/2 conv (16, h-swish); eleven inverted residuals (``V3_SMALL_BLOCKS``): the expanded width is
 ``make_divisible(C_in · ef, 8)`` and the expansion conv is skipped when it equals C_in; SE (squeeze
@@ -12,13 +13,13 @@ Options (fields):
   width_mult: multiplies every width incl. the head (rounded by ``make_divisible``, TF-slim's default
     ``finegrain_classification_mode=False``); expansions follow from the rounded input widths.
   head_features: 1024 (code, default) or 1280, the only way to reproduce the "2.9M params" figure
-    (2.947M / 56.9M MAdds; REFERENCE.md §6.5).
+    (2.947M / 56.9M MAdds; docs/references.md#mobilenet-v3).
   head_se: SE on the last 576-wide conv, as the paper's Table 2 draws it (the code has none; 2.71M / 56.7M).
   dropout_rate: before the logits (0.2, as torchvision; TF-slim keeps 0.8).
   small_input: the 32–64 px geometry: stem and first block at stride 1 (total stride 8), so a 32 px image
     (CIFAR, SVHN) ends on a 4×4 map and a 56 px crop (Tiny-ImageNet) on 7×7, every stage after the first
     block seeing the resolution it sees at 224 px on ImageNet. With 200 classes this geometry reproduces
-    the 4.75% MAdds saving that seed 004 §4.2 reports for XSepConv on Tiny-ImageNet.
+    the 4.75% MAdds saving that the XSepConv paper (§4.2) reports on Tiny-ImageNet.
 
 BN uses TF-slim/torchvision's epsilon 1e-3 and torchvision's momentum 0.01 (Flax decay 0.99).
 """
@@ -153,7 +154,8 @@ class MobileNetV3Small(ImageClassifier):
 
 
 _V3_SMALL_REFERENCE = ReferenceCounts(
-    2_542_856, 56.51e6, "torchvision mobilenet_v3_small params; TF-slim V3_SMALL MAdds (REFERENCE.md §6.5)"
+    2_542_856, 56.51e6,
+    "torchvision mobilenet_v3_small params; TF-slim V3_SMALL MAdds (docs/references.md#mobilenet-v3)",
 )
 mobilenet_v3_small_100 = register_model("mobilenet_v3_small_100", MobileNetV3Small, reference=_V3_SMALL_REFERENCE)
 mobilenet_v3_small_075 = register_model("mobilenet_v3_small_075", MobileNetV3Small, width_mult=0.75)

@@ -1,5 +1,6 @@
 """SeesawNet (Jintao Zhang 2019, "SeesawNet: Convolution Neural Network With Uneven Group Convolution";
-seeds 000/001) as the reference PyTorch code ``cvtower/SeesawNet_pytorch`` builds it (REFERENCE.md §1).
+arXiv:1905.03672) as the reference PyTorch code ``cvtower/SeesawNet_pytorch`` builds it
+(docs/references.md#seesawnet).
 
 Seesaw block (§4.1, Table 1; ``lightnets.blocks.InvertedResidual``): uneven 1×1 group conv (input split
 [C/4 | 3C/4] → [E/4 | 3E/4], one BN over all E channels, no activation) → even 2-group shuffle → 3×3
@@ -15,7 +16,7 @@ Counts: seesaw_shuffle_d100 3.644M params / 360.95M MAdds at 224 px (Table 5: 3.
 Tables 3–4's 2.4M / 2.5M / 181M; 0.5D 1.460M / 108.21M and 1.575M / 108.33M (1.5M / 1.6M / 108M). The
 paper's params include BN γβ (weights only: 2.31M).
 
-Seesaw-share (§6.1, Fig. 1d): no classification code exists. Chosen by analogy (REFERENCE.md §1.3): the
+Seesaw-share (§6.1, Fig. 1d): no classification code exists. Chosen by analogy (docs/references.md#seesawnet): the
 split order of ``cvtower/seesawfacenet_pytorch``'s share net (the second 1×1 splits the other way round,
 [3E/4 → 3C_out/4 | E/4 → C_out/4], so its big group reads the first layer's whole small group and half of
 its big one) with the classification net's BN/activation placement, and no permutation anywhere (the
@@ -134,13 +135,13 @@ class SeesawNet(GroupedInvertedResidualNet):
         return note + (f" + shuffle({POINTWISE_GROUPS})" if self.permute else "")
 
 
-_TABLE_5 = "seed 000 Table 5 (3.6M / 361M); reference seesaw.py, REFERENCE.md §1"
+_TABLE_5 = "SeesawNet Table 5 (3.6M / 361M); cvtower/SeesawNet_pytorch seesaw.py (docs/references.md#seesawnet)"
 seesaw_shuffle_d100 = register_model(
     "seesaw_shuffle_d100", SeesawNet, reference=ReferenceCounts(3.644e6, 360.95e6, _TABLE_5)
 )
 seesaw_shuffle_d050 = register_model(
     "seesaw_shuffle_d050", SeesawNet, stage_repeats=D050_REPEATS,
-    reference=ReferenceCounts(2.728e6, 209.27e6, "reference seesaw_half.py (REFERENCE.md §1; not in the paper)"),
+    reference=ReferenceCounts(2.728e6, 209.27e6, "cvtower/SeesawNet_pytorch seesaw_half.py (not in the paper)"),
 )
 seesaw_share_d100 = register_model("seesaw_share_d100", SeesawNet, share_channels=True, permute=False)
 seesaw_share_d050 = register_model(

@@ -1,4 +1,4 @@
-"""ShuffleNet V1 (Zhang et al. 2017; seed 003 "ShuffleNet", Table 1; REFERENCE.md §6.1).
+"""ShuffleNet V1 (Zhang et al. 2017, arXiv:1707.01083, Table 1; docs/references.md#shufflenet-v1).
 
 A 3×3/2 conv (24 ch) and a 3×3/2 max pool, three stages of ShuffleNet units (Fig. 2; repeats 4/8/4, the
 first unit of each stage strided), global average pooling and an FC. Each unit is
@@ -18,7 +18,7 @@ width; the first 1×1 of Stage2 is not grouped (§3.3).
 * ``small_input`` (32–64 px): the stem conv gets stride 1 and the max pool is dropped (total stride 8).
 
 Counts at 224 (paper Table 1 "Complexity", multiply-adds): g=1..8 at 1×: 143/140/137/133/137M;
-g=3 1×: 1.865M params / 137.5M (REFERENCE.md §6.1).
+g=3 1×: 1.865M params / 137.5M (official megvii models; docs/references.md#shufflenet-v1).
 """
 
 from __future__ import annotations
@@ -146,14 +146,14 @@ class ShuffleNetV1(ImageClassifier):
         return self.classifier(global_avg_pool(x), use_bias=False)
 
 
-_TABLE_1 = "ShuffleNet Table 1 complexity (seed 003)"
+_TABLE_1 = "ShuffleNet Table 1 complexity"
 for _g, _madds in ((1, 143e6), (2, 140e6), (4, 133e6)):
     register_model(f"shufflenet_v1_g{_g}_100", ShuffleNetV1, groups=_g, scale=1.0,
                    reference=ReferenceCounts(None, _madds, _TABLE_1))
-# REFERENCE.md §6.1 recomputed the official models; they match the megvii README and Table 1 / Table 5.
+# Counts recomputed from the official megvii models; they match the megvii README and Table 1 / Table 5.
 for _g, _scale, _params, _madds in (
     (3, 0.5, 0.717e6, 37.6e6), (3, 1.0, 1.865e6, 137.5e6), (3, 1.5, 3.441e6, 292.4e6), (3, 2.0, 5.450e6, 524.1e6),
     (8, 0.5, 1.010e6, 40.5e6), (8, 1.0, 2.434e6, 138.4e6), (8, 1.5, 4.269e6, 290.2e6), (8, 2.0, 6.521e6, 521.9e6),
 ):
     register_model(f"shufflenet_v1_g{_g}_{round(_scale * 100):03d}", ShuffleNetV1, groups=_g, scale=_scale,
-                   reference=ReferenceCounts(_params, _madds, "REFERENCE.md §6.1 (megvii README; paper Tables 1, 5)"))
+                   reference=ReferenceCounts(_params, _madds, "megvii ShuffleNetV1 code (README; paper Tables 1, 5)"))

@@ -1,4 +1,4 @@
-"""ShuffleNet V2 (Ma et al. 2018; seed 003 "ShuffleNet V2", Table 5, Fig. 3; REFERENCE.md §6.2).
+"""ShuffleNet V2 (Ma et al. 2018, arXiv:1807.11164, Table 5, Fig. 3; docs/references.md#shufflenet-v2).
 
 A 3×3/2 conv (24 ch) and a 3×3/2 max pool, three stages of units (repeats 4/8/4, the first strided),
 Conv5 (1×1 + BN + ReLU), global average pooling and an FC without bias. A stride-1 unit splits its input
@@ -24,7 +24,7 @@ branches, the "projection" one being 3×3/2 DWConv → BN → 1×1 → BN → Re
   placement; this one is our choice and does not reproduce 597M.
 * ``small_input`` (32–64 px): the stem conv gets stride 1 and the max pool is dropped (total stride 8).
 
-Counts at 224 (Table 5, "FLOPs" = multiply-adds, REFERENCE.md §6.2): 0.5×/1×/1.5×/2×:
+Counts at 224 (Table 5, "FLOPs" = multiply-adds, docs/references.md#shufflenet-v2): 0.5×/1×/1.5×/2×:
 1.366/2.279/3.507/7.403M params, 40.5/145.8/299.0/590.8M MAdds.
 """
 
@@ -150,7 +150,7 @@ class ShuffleNetV2(ImageClassifier):
         return self.classifier(x, use_bias=self.classifier_bias)
 
 
-_SOURCE = "REFERENCE.md §6.2 (official megvii code; Table 5 '1.4/2.3/3.5/7.4M, 41/146/299/591M')"
+_SOURCE = "official megvii ShuffleNetV2 code; Table 5 '1.4/2.3/3.5/7.4M, 41/146/299/591M'"
 for _scale, _params, _madds in ((0.5, 1.366e6, 40.5e6), (1.0, 2.279e6, 145.8e6), (1.5, 3.507e6, 299.0e6),
                                 (2.0, 7.403e6, 590.8e6)):
     register_model(f"shufflenet_v2_{round(_scale * 100):03d}", ShuffleNetV2, scale=_scale,

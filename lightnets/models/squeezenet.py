@@ -1,4 +1,4 @@
-"""SqueezeNet v1.0 / v1.1 (Iandola et al. 2016; seed 003, Table 1 and Table 3; REFERENCE.md §6.3).
+"""SqueezeNet v1.0 / v1.1 (Iandola et al. 2016, arXiv:1602.07360, Table 1 and Table 3; docs/references.md#squeezenet).
 
 Fire module (§3.2): a 1×1 "squeeze" conv, then the concatenation of 1×1 and 3×3 "expand" convs; every conv
 has a bias and a ReLU, and there is no BN. Geometry follows the Caffe prototxts of ``forresti/SqueezeNet``:
@@ -127,5 +127,5 @@ register_model(
 )
 register_model(
     "squeezenet1_1", SqueezeNet, version="1.1",
-    reference=ReferenceCounts(1_235_496, 387.7e6, "REFERENCE.md §6.3 (v1.1 prototxt, 227 px)", input_size=227),
+    reference=ReferenceCounts(1_235_496, 387.7e6, "forresti/SqueezeNet v1.1 prototxt, 227 px", input_size=227),
 )

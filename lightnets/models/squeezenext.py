@@ -1,4 +1,4 @@
-"""SqueezeNext (Gholami et al. 2018; seed 003 "SqueezeNext", Figs. 1–3 and the v1–v5 table; REFERENCE.md §5).
+"""SqueezeNext (Gholami et al. 2018, arXiv:1803.10615, Figs. 1–3, the v1–v5 table; docs/references.md#squeezenext).
 
 A 7×7/2 conv (64 ch) and a 3×3/2 max pool (Caffe ceil mode), four stages of SqueezeNext blocks at widths
 32/64/128/256 (×``width``; strides 1, 2, 2, 2), a 1×1 "bottleneck" conv to 128 channels, global average
@@ -8,13 +8,14 @@ too), added to the input and ReLU'd. The order of the two separable convs altern
 the whole network (3×1 first in even blocks). In the first block of every stage the shortcut is a 1×1 conv +
 BN + ReLU, even where the width does not change (stage 1 at 2.0×, as in the official prototxt). In v1 it runs
 in parallel with the bottleneck chain (whose first 1×1 strides); in v2–v5 it runs first and feeds both the
-shortcut and the chain (REFERENCE.md §5.1; the v5 prototxt).
+shortcut and the chain (the v5 prototxt of ``amirgholami/SqueezeNext``; docs/references.md#squeezenext).
 
-* ``version`` 1–5 (the seed's v1–v5 table): v1 = 7×7 stem, depth [6, 6, 8, 1]; v2–v5 = 5×5 stem with depths
-  [6, 6, 8, 1], [4, 8, 8, 1], [2, 10, 8, 1], [2, 4, 14, 1]. Only v1 and v5 have reference code; v2–v4 use
-  v5's transition, which reproduces the table's 0.74M for v2 (v1's would give 0.71M).
+* ``version`` 1–5 (the paper's table of the 1.0-SqNxt-23 v1–v5 variants): v1 = 7×7 stem, depth
+  [6, 6, 8, 1]; v2–v5 = 5×5 stem with depths [6, 6, 8, 1], [4, 8, 8, 1], [2, 10, 8, 1], [2, 4, 14, 1]. Only
+  v1 and v5 have reference code; v2–v4 use v5's transition, which reproduces the table's 0.74M for v2 (v1's
+  would give 0.71M).
 * ``depths`` overrides the version's blocks per stage. The 34- and 44-layer models (Table: 1.0/1.5/2.0-SqNxt-34
-  1.0/2.1/3.8M, -44 1.2/2.6/4.4M) have no reference code and the seed does not list their depths; we use
+  1.0/2.1/3.8M, -44 1.2/2.6/4.4M) have no reference code and the paper does not list their depths; we use
   [7, 7, 17, 1] and [10, 10, 21, 1] (32 and 42 blocks, stage 4 kept at one block as in every listed
   variant): the equal-first-stages split that fits those six published param counts best (within 7% and 5%).
   [6, 6, 16, 6] / [8, 8, 20, 8] would give 1.76M / 2.24M at 1.0.
@@ -23,11 +24,11 @@ shortcut and the chain (REFERENCE.md §5.1; the v5 prototxt).
 * ``groups``: 2 gives G-SqNxt (the first 1×1 and both separable convs grouped; official prototxt).
 * ``caffe_stem``: False (default) pads the stem conv "same" (224 → 112 → pool → 56), the geometry that
   reproduces the paper's 282M; True leaves it unpadded as the official prototxt does, meant for a 227 crop
-  (227 → 111 → pool → 55; 278.0M). REFERENCE.md §5.2.
+  (227 → 111 → pool → 55; 278.0M). See docs/references.md#squeezenext.
 * ``small_input`` (32–64 px): the stem conv gets stride 1 and the max pool is dropped (total stride 8).
 * No dropout (none in the official prototxts).
 
-Counts (REFERENCE.md §5.2, params incl. BN γβ): 1.0-SqNxt-23 0.718M / 281.9M at 224;
+Counts (docs/references.md#squeezenext, params incl. BN γβ): 1.0-SqNxt-23 0.718M / 281.9M at 224;
 v5 0.931M / 224.9M; 1.0-G-SqNxt-23 0.544M / 227.5M; 2.0-SqNxt-23 2.363M / 750.8M.
 """
 
@@ -48,7 +49,7 @@ STAGE_WIDTHS = (32, 64, 128, 256)
 STAGE_STRIDES = (1, 2, 2, 2)
 STEM_WIDTH = 64
 HEAD_WIDTH = 128
-# version -> (stem kernel size, blocks per stage), the seed's v1–v5 table.
+# version -> (stem kernel size, blocks per stage), the paper's v1–v5 table.
 VERSIONS = {
     1: (7, (6, 6, 8, 1)),
     2: (5, (6, 6, 8, 1)),
@@ -59,7 +60,7 @@ VERSIONS = {
 
 
 class SqueezeNextBlock(nn.Module):
-    """SqueezeNext block (Fig. 1 right; REFERENCE.md §5.1).
+    """SqueezeNext block (Fig. 1 right; official prototxts, docs/references.md#squeezenext).
 
     Attributes:
       out_features: C, the block's output width.
@@ -105,7 +106,7 @@ class SqueezeNext(ImageClassifier):
 
     Attributes:
       width: block width multiplier ("1.0-", "1.5-", "2.0-SqNxt").
-      version: 1–5, the stem kernel, depth and transition of the seed's v1–v5 table.
+      version: 1–5, the stem kernel, depth and transition of the paper's v1–v5 table.
       depths: blocks per stage, overriding the version's (34/44-layer models).
       groups: 1, or 2 for G-SqNxt.
       caffe_stem: unpadded stem conv of the official prototxt (227 crop) instead of "same" padding.
@@ -160,8 +161,8 @@ class SqueezeNext(ImageClassifier):
         return self.classifier(global_avg_pool(x))
 
 
-_REF = "REFERENCE.md §5.2 (224, 'same' stem)"
-_TABLE = "SqueezeNext v1–v5 table (seed 003)"
+_REF = "amirgholami/SqueezeNext prototxt at 224, 'same' stem"
+_TABLE = "SqueezeNext paper, v1–v5 table"
 register_model("sqnxt23_100", SqueezeNext, reference=ReferenceCounts(0.718e6, 281.9e6, f"{_REF}; paper 0.72M / 282M"))
 register_model("sqnxt23_200", SqueezeNext, width=2.0,
                reference=ReferenceCounts(2.363e6, 750.8e6, f"{_REF}; paper 2.4M / 749M"))
@@ -173,6 +174,6 @@ for _version, _params in ((2, 0.74e6), (3, 0.74e6), (4, 0.77e6)):
 register_model("sqnxt23v5_100", SqueezeNext, version=5,
                reference=ReferenceCounts(0.931e6, 224.9e6, f"{_REF}; paper 0.94M / 228M"))
 register_model("sqnxt34_100", SqueezeNext, depths=(7, 7, 17, 1),
-               reference=ReferenceCounts(1.0e6, None, "SqueezeNext Table (seed 003): 1.0-SqNxt-34 1.0M"))
+               reference=ReferenceCounts(1.0e6, None, "SqueezeNext paper: 1.0-SqNxt-34 1.0M"))
 register_model("sqnxt44_100", SqueezeNext, depths=(10, 10, 21, 1),
-               reference=ReferenceCounts(1.2e6, None, "SqueezeNext Table (seed 003): 1.0-SqNxt-44 1.2M"))
+               reference=ReferenceCounts(1.2e6, None, "SqueezeNext paper: 1.0-SqNxt-44 1.2M"))

@@ -1,7 +1,7 @@
-"""Xception (Chollet, CVPR 2017; seed 003 "Xception"): Inception modules replaced by depthwise separable convs.
+"""Xception (Chollet, CVPR 2017, arXiv:1610.02357): Inception modules replaced by depthwise separable convs.
 
 Architecture of the paper's Fig. 5 (entry flow, middle flow repeated eight times, exit flow), as the Keras
-reference ``keras.applications.Xception`` builds it:
+reference ``keras.applications.Xception`` builds it (docs/references.md#xception):
 
 * a separable conv is a 3×3 depthwise conv then a 1×1 pointwise conv, no bias, **no BN or ReLU between**
   them; BN follows the pair (§4.2, §4.7: no intermediate non-linearity works best);

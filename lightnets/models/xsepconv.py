@@ -1,4 +1,4 @@
-"""XSepConv (Chen, Lu, Xue, Liao 2020, arXiv 2002.12046; seed 004) in MobileNet V3-Small.
+"""XSepConv (Chen, Lu, Xue, Liao 2020, arXiv:2002.12046; docs/references.md#xsepconv) in MobileNet V3-Small.
 
 ``XSepConv`` (§3.1, Fig. 1a) replaces a k×k depthwise conv by a 2×2 depthwise conv whose padding corner keeps
 the spatial size, then a 1×k and a k×1 depthwise conv, each followed by BN and the block's nonlinearity:
@@ -27,8 +27,8 @@ layers (N % 4 = 2, as §4.3 notes). Padding corners (§3.2, ``padding_strategy``
 Other options: ``middle_kernel_size=7`` (§4.2 "Larger Kernels", Fig. 5), ``downsample_kernel_size=7`` (§4.2
 "Downsampling", Fig. 4: the first stride-2 5×5 depthwise becomes a downsampling XSepConv(k=7)).
 ``small_input`` is MobileNet V3-Small's: total stride 8, so CIFAR/SVHN (32 px) end on 4×4 and Tiny-ImageNet
-(56 px crops) on 7×7. Seed 004's Table 1 numbers did not survive text extraction; its one printed ratio, the
-4.75% MAdds saving on Tiny-ImageNet, is reproduced by this geometry with 200 classes.
+(56 px crops) on 7×7. The one cost ratio the paper's text states (§4.2), the 4.75% MAdds saving on
+Tiny-ImageNet, is reproduced by this geometry with 200 classes; Table 1's absolute counts are not checked here.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ class XSepConv(nn.Module):
 
 
 class MobileNetV3SmallXSep(MobileNetV3Small):
-    """MobileNet V3-Small with XSepConv (seed 004 §4.2); see the module docstring.
+    """MobileNet V3-Small with XSepConv (XSepConv §4.2); see the module docstring.
 
     Attributes:
       middle_kernel_size: k of the XSepConvs of the 40/48-channel stage (5; 7 for §4.2 "Larger Kernels").

@@ -20,7 +20,7 @@ def make_divisible(value: float, divisor: int = 8, min_value: int | None = None,
 def split_by_ratio(channels: int, ratio: Sequence[int]) -> tuple[int, ...]:
     """Contiguous group sizes in proportion ``ratio``, each ``channels·r // sum(ratio)``, the last taking the rest.
 
-    ``split_by_ratio(C, (1, 3))`` is SeesawNet's [C//4 | C - C//4] (REFERENCE.md §1.1).
+    ``split_by_ratio(C, (1, 3))`` is SeesawNet's [C//4 | C - C//4] (docs/references.md#seesawnet).
     """
     if not ratio or min(ratio) < 1:
         raise ValueError(f"split ratio must be positive integers, got {tuple(ratio)}")

@@ -3,11 +3,11 @@
 An even kernel needs k-1 padding per axis, which cannot be split evenly; padding one corner shifts
 features towards the opposite corner (the "shift problem", Wu et al. 2019, arXiv 1903.08385).
 
-* ``'c2sp'``: Wu et al.'s symmetric padding within one layer (REFERENCE.md §4.2, official
-  ``symmetric_padding``): channels in 4 near-equal contiguous groups (the first C%4 get one extra),
-  padded bottom-right, top-left, bottom-left, top-right respectively.
+* ``'c2sp'``: Wu et al.'s symmetric padding within one layer (official ``boluoweifenda/CNN``,
+  ``symmetric_padding``; docs/references.md#c2sp): channels in 4 near-equal contiguous groups (the first
+  C%4 get one extra), padded bottom-right, top-left, bottom-left, top-right respectively.
 * a corner (``'right_bottom'``, ``'left_top'``, ``'left_bottom'``, ``'right_top'``): the whole tensor is
-  padded on that corner. XSepConv's improved strategy (seed 004 §3.2) gives the i-th of N successive
+  padded on that corner. XSepConv's improved strategy (XSepConv §3.2) gives the i-th of N successive
   even-kernel layers the corner ``IMPROVED_ORDER[i % 4]``; see ``improved_padding_schedule``.
 """
 
@@ -63,7 +63,7 @@ def symmetric_pad(x: jax.Array, mode: str, kernel_size: int = 2) -> jax.Array:
 
 
 def improved_padding_schedule(num_layers: int, *, last_layer_c2sp: bool = True) -> tuple[str, ...]:
-    """Padding modes for N successive even-kernel layers (XSepConv, seed 004 §3.2).
+    """Padding modes for N successive even-kernel layers (XSepConv §3.2).
 
     Layer i pads ``IMPROVED_ORDER[i % 4]``: for N % 4 == 0 the shifts cancel exactly; for N % 4 == 2 the
     last two layers are opposite corners (right-bottom, left-top). For N % 4 == 1 the paper lets the last

@@ -2,7 +2,7 @@
 
 A grouped convolution (Krizhevsky et al. 2012; ResNeXt; ShuffleNet V1 §3.1) splits the C_in input and
 C_out output channels into ``groups`` contiguous groups; output group j reads input group j only.
-Depthwise convolution (MobileNet V1 §3.1) is the case groups = C_in = C_out. clcNet (seed 002 §3.1) calls
+Depthwise convolution (MobileNet V1 §3.1) is the case groups = C_in = C_out. clcNet (Zhang 2018, §3.1) calls
 these channel-local convolutions (CLC); their channel dependency graph is ``channel_mask``.
 
 Implementations (``impl``):
@@ -180,7 +180,7 @@ def conv_shifted(
     taken separably: column windows (one per tap column j, ``axis_window``) are combined into one partial
     sum per kernel row i, and each row's sum is then shifted into place, so k_h + k_w windows are formed
     instead of k_h·k_w and the input is never padded. With ``interlace_outputs`` the outputs are laid out
-    interlaced, output j·groups + i being output j of group i (clcNet's ChannelInterlace, seed 002 §3.2),
+    interlaced, output j·groups + i being output j of group i (clcNet's ChannelInterlace, clcNet §3.2),
     and the kernel's columns are permuted to match.
     """
     kh, kw, width, c_out = kernel.shape

@@ -1,10 +1,10 @@
-"""Interlaced grouped convolution, IGC (clcNet, seed 002 §3.2; REFERENCE.md §3.1).
+"""Interlaced grouped convolution, IGC (clcNet, Zhang 2018, §3.2; docs/references.md#clcnet).
 
 IGC keeps a grouped convolution's connectivity but interlaces its output channels into "fields": with
 ``g`` groups of ``L/g`` outputs each, output position ``j·g + i`` holds output j of group i. In clcnet.torch
 this is a contiguous grouped conv followed by ``ChannelInterlace(x, L, g)``, ``out[i + j·g] = x[i·M + j]``
 with M = L/g — exactly ShuffleNet's paper-direction ``channel_shuffle(x, g)``. A following contiguous
-grouped 1×1 (the CLC block's GC) then reads every IGC group as long as g1·g2 ≤ L (seed 002 eq. 1).
+grouped 1×1 (the CLC block's GC) then reads every IGC group as long as g1·g2 ≤ L (clcNet eq. 1).
 
 Implementations of ``interlaced_group_conv`` (``impl``):
   lax      canonical: ``grouped_conv(impl='lax')`` then ``interlace``.

@@ -1,4 +1,4 @@
-"""Spatially separable depthwise convolution (XSepConv, seed 004 §3.1, Fig. 1).
+"""Spatially separable depthwise convolution (XSepConv, Chen et al. 2020, §3.1, Fig. 1).
 
 A k×k depthwise kernel is replaced by a 1×k (width-wise) then a k×1 (height-wise) depthwise kernel.
 Downsampling is split across the two: stride (1, s) on the 1×k, then (s, 1) on the k×1 (Fig. 1b).

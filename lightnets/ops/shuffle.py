@@ -2,7 +2,7 @@
 
 Paper direction: reshape the C channels to (g, C/g), transpose, flatten; output channel j·g + i is input
 channel i·(C/g) + j. The official megvii code reshapes to (C/g, g) instead, which is the inverse
-permutation (REFERENCE.md §6.1); both mix the groups completely. ``inverse=True`` selects it.
+permutation (docs/references.md#shufflenet-v1); both mix the groups completely. ``inverse=True`` selects it.
 
 Implementations: ``reshape`` (canonical: reshape-transpose-reshape) and ``gather`` (one take along C).
 """

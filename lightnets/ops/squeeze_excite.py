@@ -1,7 +1,7 @@
-"""Squeeze-and-excitation (Hu et al. 2018), as MobileNet V3 uses it (REFERENCE.md §6.5).
+"""Squeeze-and-excitation (Hu et al. 2018), as MobileNet V3 uses it (docs/references.md#mobilenet-v3).
 
 Global average pool → 1×1 conv (bias) → ``act`` → 1×1 conv (bias) → ``gate`` → channel-wise rescale.
-The two 1×1 convs are counted as MAdds (REFERENCE.md §7); the pooling and the rescale are not.
+The two 1×1 convs are counted as MAdds (docs/references.md#counting-convention); the pooling and the rescale are not.
 """
 
 from __future__ import annotations

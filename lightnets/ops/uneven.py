@@ -1,4 +1,4 @@
-"""Uneven group convolution (SeesawNet, seeds 000/001 §3; REFERENCE.md §1.1–1.3).
+"""Uneven group convolution (SeesawNet, Zhang 2019, §4.1, §6.1; docs/references.md#seesawnet).
 
 Input channels are cut into contiguous groups of sizes ``in_splits`` and output channels into
 ``out_splits``; output group j is a dense convolution of input group j. SeesawNet's 1:3 split is

@@ -1,4 +1,4 @@
-"""clcNet's cost minimisation (seed 002 eq. 2) and FCRF rule (eq. 1) against the CDG of real modules."""
+"""clcNet's cost minimisation (clcNet, Zhang 2018, eq. 2) and FCRF rule (eq. 1) against the CDG of real modules."""
 
 import flax.linen as nn
 import numpy as np
@@ -9,7 +9,7 @@ from lightnets.analysis import (
 )
 from lightnets.ops import GroupedConv, InterlacedGroupConv
 
-# Seed 002 Table 1: (M, L, N) -> (g1, g2).
+# clcNet Table 1: (M, L, N) -> (g1, g2).
 TABLE_1 = {
     (32, 32, 64): (16, 2), (64, 64, 128): (16, 4), (128, 128, 256): (32, 4), (256, 256, 512): (32, 8),
     (512, 512, 1024): (64, 8), (64, 64, 64): (32, 2), (128, 128, 128): (32, 4), (256, 256, 256): (64, 4),
@@ -41,7 +41,7 @@ def test_infeasible_raises():
 
 
 class ClcPair(nn.Module):
-    """IGC (or plain GC) 3×3 then GC 1×1, as in seed 002 Fig. 6."""
+    """IGC (or plain GC) 3×3 then GC 1×1, as in clcNet Fig. 6."""
 
     l: int
     n: int
@@ -83,6 +83,6 @@ def test_probed_graph_equals_composed_masks(m, l_, n, g1, g2):
 
 
 def test_plain_gc_pair_lacks_fcrf_where_igc_has_it():
-    # clcNet-Ap (seed 002 Table 4): replacing IGC by GC loses the full channel receptive field.
+    # clcNet-Ap (clcNet Table 4): replacing IGC by GC loses the full channel receptive field.
     assert has_full_channel_receptive_field(channel_dependency(ClcPair(8, 16, 4, 2), 8))
     assert not has_full_channel_receptive_field(channel_dependency(ClcPair(8, 16, 4, 2, interlaced=False), 8))

@@ -1,4 +1,4 @@
-"""Params/MAdds counting (REFERENCE.md §7) on small hand-checkable models."""
+"""Params/MAdds counting (docs/references.md#counting-convention) on small hand-checkable models."""
 
 import flax.linen as nn
 import jax

@@ -1,4 +1,5 @@
-"""clcNet against seed 002 (Tables 2, 4, 5) and the official Torch code's counts (REFERENCE.md §3)."""
+"""clcNet against its paper (Zhang 2018, Tables 2, 4, 5) and the official Torch code's counts
+(docs/references.md#clcnet)."""
 
 import json
 

@@ -1,4 +1,5 @@
-"""IGCV3 against the official MXNet code's counts (REFERENCE.md §2) and seed 000 Tables 3–4's IGCV3 rows."""
+"""IGCV3 against the official MXNet code's counts (docs/references.md#igcv3) and SeesawNet Tables 3–4's IGCV3
+rows."""
 
 
 import jax

@@ -1,4 +1,4 @@
-"""MobileNet V1 against its paper (seed 003: Tables 1, 6, 7, 9) and REFERENCE.md §6.4."""
+"""MobileNet V1 against its paper (Tables 1, 6, 7, 9) and TF-slim's counts (docs/references.md#mobilenet-v1)."""
 
 import functools
 

@@ -1,4 +1,4 @@
-"""MobileNet V2 against its paper (seed 003: Table 2), torchvision's totals and the TF-slim README."""
+"""MobileNet V2 against its paper (Table 2), torchvision's totals and the TF-slim README."""
 
 import functools
 
@@ -29,7 +29,7 @@ def test_full_width_matches_torchvision_and_reference():
     result = counts("mobilenet_v2_100")
     assert result.params == 3_504_872  # torchvision mobilenet_v2, BN γβ included
     assert result.params_without_bn == pytest.approx(3.47e6, rel=5e-3)  # TF-slim README
-    assert result.madds == pytest.approx(300.77e6, rel=5e-4)  # REFERENCE.md §6.4; paper "300M"
+    assert result.madds == pytest.approx(300.77e6, rel=5e-4)  # docs/references.md#mobilenet-v2; paper "300M"
 
 
 def test_stages_follow_table_2():

@@ -1,4 +1,5 @@
-"""MobileNet V3-Small: shapes, counts against torchvision / TF-slim (REFERENCE.md §6.5), options, geometry."""
+"""MobileNet V3-Small: shapes, counts against torchvision / TF-slim (docs/references.md#mobilenet-v3), options,
+geometry."""
 
 import jax
 import jax.numpy as jnp
@@ -40,13 +41,13 @@ def test_counts_match_torchvision_and_tf_slim():
     counts = count_model(create_model("mobilenet_v3_small_100"), 224)
     reference = reference_counts("mobilenet_v3_small_100")
     assert counts.params == reference.params == 2_542_856
-    assert counts.bn_params == pytest.approx(0.0121e6, abs=50)  # REFERENCE.md §4 table: BN γβ 0.0121M
+    assert counts.bn_params == pytest.approx(0.0121e6, abs=50)  # docs/references.md#mobilenet-v3: BN γβ 0.0121M
     assert counts.madds == pytest.approx(reference.madds, rel=5e-3)
     assert counts.madds == pytest.approx(56.51e6, rel=1e-4)
 
 
 @pytest.mark.parametrize("overrides, params, madds", [
-    ({"head_features": 1280}, 2.947e6, 56.91e6),  # the "2.9M" figure (REFERENCE.md §6.5)
+    ({"head_features": 1280}, 2.947e6, 56.91e6),  # the "2.9M" figure (docs/references.md#mobilenet-v3)
     ({"head_se": True}, 2.71e6, 56.7e6),  # SE on the last 576 conv, paper Table 2
 ])
 def test_head_options(overrides, params, madds):

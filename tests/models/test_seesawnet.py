@@ -1,4 +1,5 @@
-"""SeesawNet against seeds 000/001 (Tables 3–5) and the reference code's counts (REFERENCE.md §1)."""
+"""SeesawNet against its paper (Zhang 2019, Tables 3–5) and the reference code's counts
+(docs/references.md#seesawnet)."""
 
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""ShuffleNet V1 against its paper (seed 003 Table 1) and the official models (REFERENCE.md §6.1)."""
+"""ShuffleNet V1 against its paper (Table 1) and the official models (docs/references.md#shufflenet-v1)."""
 
 import functools
 

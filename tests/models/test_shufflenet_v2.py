@@ -1,4 +1,4 @@
-"""ShuffleNet V2 against its paper (seed 003 Table 5), the official code and torchvision (REFERENCE.md §6.2)."""
+"""ShuffleNet V2 against its paper (Table 5), the official code and torchvision (docs/references.md#shufflenet-v2)."""
 
 
 import pytest

@@ -1,4 +1,4 @@
-"""SqueezeNet against its paper (seed 003: Table 1, Table 3) and REFERENCE.md §6.3."""
+"""SqueezeNet against its paper (Table 1, Table 3) and the official prototxts (docs/references.md#squeezenet)."""
 
 import functools
 
@@ -53,7 +53,7 @@ def test_v1_0_madds_default_is_the_papers_geometry_and_the_prototxt_is_an_option
 
 def test_v1_1_counts():
     assert counts("squeezenet1_1").params == 1_235_496  # torchvision squeezenet1_1
-    assert counts("squeezenet1_1").madds == pytest.approx(387.7e6, rel=5e-4)  # REFERENCE.md §6.3, 227 px
+    assert counts("squeezenet1_1").madds == pytest.approx(387.7e6, rel=5e-4)  # v1.1 prototxt, 227 px
     assert counts("squeezenet1_1", 224).madds == pytest.approx(349.2e6, rel=5e-4)  # 224 px, ceil-mode pools
 
 

@@ -1,4 +1,4 @@
-"""SqueezeNext against its paper (seed 003 tables) and the official prototxts (REFERENCE.md §5)."""
+"""SqueezeNext against its paper's tables and the official prototxts (docs/references.md#squeezenext)."""
 
 
 import pytest
@@ -13,7 +13,7 @@ NAMES = (
     "sqnxt23_100", "sqnxt23_200", "g_sqnxt23_100", "sqnxt23v2_100", "sqnxt23v3_100", "sqnxt23v4_100",
     "sqnxt23v5_100", "sqnxt34_100", "sqnxt44_100",
 )
-EXACT = ("sqnxt23_100", "sqnxt23_200", "g_sqnxt23_100", "sqnxt23v5_100")  # REFERENCE.md §5.2 at 224 "same"
+EXACT = ("sqnxt23_100", "sqnxt23_200", "g_sqnxt23_100", "sqnxt23v5_100")  # docs/references.md#squeezenext, 224 "same"
 
 
 def test_registered():

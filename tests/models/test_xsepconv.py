@@ -1,4 +1,4 @@
-"""XSepConv (seed 004): per-layer cost formulas (§3.1), padding schedule on the built model (§3.2), MobileNet
+"""XSepConv (Chen et al. 2020): per-layer cost formulas (§3.1), padding schedule on the built model (§3.2), MobileNet
 V3-Small with XSepConv (§4.2): shapes, counts, options, one training step."""
 
 import functools

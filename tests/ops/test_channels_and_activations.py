@@ -11,7 +11,7 @@ from lightnets import ops
 @pytest.mark.parametrize(
     "value,expected",
     [
-        # MobileNetV3-Small SE squeeze sizes make_divisible(exp / 4) (REFERENCE.md §6.5 table).
+        # MobileNetV3-Small SE squeeze sizes make_divisible(exp / 4) (docs/references.md#mobilenet-v3 table).
         (16 / 4, 8), (96 / 4, 24), (240 / 4, 64), (120 / 4, 32), (144 / 4, 40), (288 / 4, 72), (576 / 4, 144),
         # Rounding down by more than 10% is undone: 18 -> 16 would lose 11%, so 24.
         (72 / 4, 24), (88 / 4, 24),
@@ -51,7 +51,7 @@ def test_hard_activations():
 
 
 def test_squeeze_excite_matches_its_definition():
-    """Pool → 1×1 (bias) → ReLU → 1×1 (bias) → hard-sigmoid → rescale (MobileNet V3, REFERENCE.md §6.5)."""
+    """Pool → 1×1 (bias) → ReLU → 1×1 (bias) → hard-sigmoid → rescale (MobileNet V3, docs/references.md)."""
     x = jax.random.normal(jax.random.key(0), (2, 4, 5, 12))
     module = ops.SqueezeExcite(8)
     params = module.init(jax.random.key(1), x)["params"]

@@ -1,4 +1,4 @@
-"""Even-sized (2×2) depthwise conv: C2SP groups and corners (REFERENCE.md §4.2) and XSepConv's schedule."""
+"""Even-sized (2×2) depthwise conv: C2SP groups and corners (docs/references.md#c2sp) and XSepConv's schedule."""
 
 import jax
 import jax.numpy as jnp
@@ -86,7 +86,7 @@ def test_symmetric_pad_output_size_and_mask():
     ],
 )
 def test_improved_padding_schedule(n, expected):
-    """Seed 004 §3.2: cycle RB, LT, LB, RT; N%4==2 ends on two opposite corners; N%4==1 ends with C2SP."""
+    """XSepConv §3.2: cycle RB, LT, LB, RT; N%4==2 ends on two opposite corners; N%4==1 ends with C2SP."""
     schedule = ops.improved_padding_schedule(n)
     assert schedule == expected
     if n % 4 == 2:

@@ -14,7 +14,7 @@ from .strategies import ConvShape, conv_shapes
 
 
 def test_interlace_is_clcnet_channel_interlace():
-    """clcnet.torch ChannelInterlace(x, L, g): out[i + j·g] = x[i·M + j], M = L/g (REFERENCE.md §3.1)."""
+    """clcnet.torch ChannelInterlace(x, L, g): out[i + j·g] = x[i·M + j], M = L/g (docs/references.md#clcnet)."""
     channels, groups = 12, 4
     m = channels // groups
     expected = np.empty(channels, int)
@@ -54,7 +54,7 @@ def test_every_impl_equals_interlaced_dense_conv(shape, groups, in_per_group, ou
 
 
 def test_module_mask_is_jacobian_sparsity_and_clc_block_sees_every_channel():
-    """clcNet-style 3×3 IGC (2 channels/group) then a contiguous grouped 1×1 with g2=2 (seed 002 eq. 1)."""
+    """clcNet-style 3×3 IGC (2 channels/group) then a contiguous grouped 1×1 with g2=2 (clcNet eq. 1)."""
     x = normal(0, 1, 5, 5, 8)
     igc = ops.InterlacedGroupConv(8, (3, 3), groups=4)
     params = igc.init(jax.random.key(0), x)

@@ -15,7 +15,7 @@ from .reference import jacobian_channel_mask, normal
 def test_paper_and_official_directions():
     # Paper: reshape (g, C/g), transpose, flatten -> output j·g + i is input i·(C/g) + j.
     np.testing.assert_array_equal(ops.shuffle_permutation(6, 2), [0, 3, 1, 4, 2, 5])
-    # megvii code: reshape (C/g, g) -> output b·(C/g) + a is input a·g + b (REFERENCE.md §6.1).
+    # megvii code: reshape (C/g, g) -> output b·(C/g) + a is input a·g + b (docs/references.md#shufflenet-v1).
     np.testing.assert_array_equal(ops.shuffle_permutation(6, 2, inverse=True), [0, 2, 4, 1, 3, 5])
 
 

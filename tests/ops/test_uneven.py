@@ -39,7 +39,7 @@ def test_every_impl_equals_block_diagonal_dense_conv(shape, in_splits, out_sizes
 
 
 def test_seesaw_share_arrangement_straddles_the_first_layers_groups():
-    """Seesaw-share (REFERENCE.md §1.3): the second 1×1 splits big group first, [3E/4 | E/4]."""
+    """Seesaw-share (docs/references.md#seesawnet): the second 1×1 splits big group first, [3E/4 | E/4]."""
     c, e = 8, 16
     first = ops.uneven_channel_mask(ops.split_by_ratio(c, (1, 3)), ops.split_by_ratio(e, (1, 3)))
     second = ops.uneven_channel_mask(ops.split_by_ratio(e, (3, 1)), ops.split_by_ratio(c, (3, 1)))

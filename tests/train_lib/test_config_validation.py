@@ -30,10 +30,30 @@ def compile_events():
     ({"bn_mode": "sync"}, "bn_mode='sync'; valid: global, per_device"),
     ({"batch_size": 12}, "batch_size=12 must be a positive multiple of the device count 8"),
     ({"eval_batch_size": 4}, "eval_batch_size=4 must be a positive multiple of the device count 8"),
-    ({"learning_rate": 0.0}, "learning_rate=0.0; must be > 0"),
-    ({"num_epochs": -1.0}, "num_epochs=-1.0; must be > 0"),
+    ({"learning_rate": 0.0}, "learning_rate=0.0; valid: (0, ∞)"),
+    ({"learning_rate": float("inf")}, "learning_rate=inf; valid: (0, ∞)"),
+    ({"learning_rate": float("nan")}, "learning_rate=nan; valid: (0, ∞)"),
+    ({"num_epochs": -1.0}, "num_epochs=-1.0; valid: > 0"),
+    ({"warmup_epochs": 2.0}, "warmup_epochs=2.0; valid: below num_epochs=2.0"),
+    ({"num_train_steps": 3, "warmup_epochs": 1.0}, "warmup_epochs=1.0 is 4 steps; valid: below num_train_steps=3"),
+    ({"momentum": -0.9}, "momentum=-0.9; valid: [0, 1)"),
+    ({"momentum": 1.0}, "momentum=1.0; valid: [0, 1)"),
+    ({"weight_decay": -1e-4}, "weight_decay=-0.0001; valid: [0, ∞)"),
+    ({"label_smoothing": 1.0}, "label_smoothing=1.0; valid: [0, 1)"),
+    ({"ema_decay": 1.0}, "ema_decay=1.0; valid: [0, 1)"),
+    ({"log_every_steps": 0}, "log_every_steps=0; valid: [1, ∞)"),
+    ({"checkpoint_every_steps": 0}, "checkpoint_every_steps=0; valid: [1, ∞)"),
+    ({"eval_every_epochs": 0.0}, "eval_every_epochs=0.0; valid: (0, ∞)"),
+    ({"keep_checkpoints": 0}, "keep_checkpoints=0; valid: [1, ∞)"),
+    ({"lr_end": 0.5}, "lr_end=0.5; valid: below learning_rate=0.1"),
+    ({"schedule": "multistep", "lr_boundaries_epochs": (2, 1)}, "lr_boundaries_epochs=(2, 1); valid: increasing"),
     ({"model_kwargs": {"groups": 3}}, "groups=3 must divide in_features=8"),
     ({"model_kwargs": {"depth": 3}}, "unknown option(s) 'depth'"),
+    ({"model_kwargs": {"widht": 3}}, "unknown option(s) 'widht' (did you mean 'width'?)"),
+    ({"model": "squeezenet1_1", "data.image_size": 16},
+     "data.image_size=16 is too small for squeezenet1_1 (ZeroDivisionError: integer modulo by zero); valid: ≥ 17"),
+    ({"model": "sqnxt23_100", "data.image_size": 2}, "data.image_size=2 is too small for sqnxt23_100"),
+    ({"model": "xception", "data.image_size": 4}, "data.image_size=4 is too small for xception"),
 ])
 def test_bad_config_fails_before_compiling(tmp_path, compile_events, overrides, message):
     config = train_fakes.tiny_config()
@@ -46,6 +66,18 @@ def test_bad_config_fails_before_compiling(tmp_path, compile_events, overrides, 
         train_and_evaluate(config, str(tmp_path), data_source=train_fakes.FakeDataSource())
     assert message in str(error.value)
     assert "\n" not in str(error.value)
+    assert compile_events == []
+
+
+@pytest.mark.parametrize("subpath, message", [
+    ("file", "is a file; valid: a directory"),
+    ("file/sub", "is not writable: Not a directory"),
+])
+def test_unusable_workdir_fails_before_compiling(tmp_path, compile_events, subpath, message):
+    (tmp_path / "file").write_text("")
+    workdir = tmp_path / subpath
+    with pytest.raises(ConfigError, match=message):
+        train_and_evaluate(train_fakes.tiny_config(), str(workdir), data_source=train_fakes.FakeDataSource())
     assert compile_events == []
 
 

@@ -55,8 +55,8 @@ def test_two_processes_match_one_process_with_the_same_devices(tmp_path):
     launch(one, num_processes=1, devices_per_process=4)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6),
                  final_params(two), final_params(one))
-    results_two = json.loads((two / "results.json").read_text())
-    results_one = json.loads((one / "results.json").read_text())
+    results_two = json.loads((two / "results.json").read_text())["final"]
+    results_one = json.loads((one / "results.json").read_text())["final"]
     assert results_two["examples"] == results_one["examples"] == 20  # every eval example counted once
     assert results_two["top1"] == results_one["top1"]
     np.testing.assert_allclose(results_two["loss"], results_one["loss"], rtol=1e-5)

@@ -43,6 +43,37 @@ def test_sgd_nesterov_matches_torch_rule():
     np.testing.assert_allclose(run(config), w, rtol=1e-6)
 
 
+def test_sgd_matches_torch_rule():
+    config = train_fakes.tiny_config(optimizer="sgd", momentum=0.9, nesterov=False)
+    w, v = np.array([1.0, 2.0]), np.zeros(2)
+    for lr, g in zip(LEARNING_RATES, GRADS):  # torch.optim.SGD / Torch optim.sgd (dampening 0)
+        v = 0.9 * v + g
+        w = w - lr * v
+    np.testing.assert_allclose(run(config), w, rtol=1e-6)
+
+
+def test_sgd_lr_in_momentum_matches_caffe_rule():
+    config = train_fakes.tiny_config(optimizer="sgd", momentum=0.9, nesterov=False)
+    config.lr_in_momentum = True
+    w, history = np.array([1.0, 2.0]), np.zeros(2)
+    for lr, g in zip(LEARNING_RATES, GRADS):  # Caffe SGDSolver: history = momentum·history + rate·grad
+        history = 0.9 * history + lr * g
+        w = w - history
+    np.testing.assert_allclose(run(config), w, rtol=1e-6)
+    torch_form = config.copy_and_resolve_references()
+    torch_form.lr_in_momentum = False
+    assert not np.allclose(run(torch_form), w)  # the forms differ once the learning rate changes
+    constant = lambda step: 0.1  # noqa: E731
+    np.testing.assert_allclose(run(config, constant), run(torch_form, constant), rtol=1e-6)
+
+
+def test_lr_in_momentum_refuses_nesterov():
+    config = train_fakes.tiny_config(optimizer="sgd", nesterov=True)
+    config.lr_in_momentum = True
+    with pytest.raises(ValueError, match="no Nesterov form"):
+        optimizers.create_optimizer(config, lambda step: 0.1)
+
+
 def test_unknown_optimizer_is_named():
     with pytest.raises(ValueError, match="optimizer='adam'; valid: sgd, rmsprop"):
         optimizers.create_optimizer(train_fakes.tiny_config(optimizer="adam"), lambda step: 0.1)

@@ -11,7 +11,7 @@ import pytest
 
 import train_fakes
 from lightnets import create_model
-from train_lib import ConfigError, NonFiniteLossError, partitioning, steps, train_and_evaluate
+from train_lib import ConfigError, DivergenceError, partitioning, steps, train_and_evaluate
 from train_lib.state import create_train_state
 
 
@@ -31,22 +31,25 @@ def trained(tmp_path_factory):
 def test_few_steps_train_evaluate_and_report(trained):
     tmp_path, results = trained
     assert results == json.loads((tmp_path / "results.json").read_text())
-    assert set(results) == {"top1", "top5", "loss", "step", "examples"}
-    assert results["step"] == 8 and results["examples"] == 20
-    assert results["top1"] >= 0.5  # 4 balanced classes: chance is 0.25
+    assert set(results) == {"final", "best", "complete"} and results["complete"]
+    final, best = results["final"], results["best"]
+    assert set(final) == {"top1", "top5", "loss", "step", "examples"}
+    assert final["step"] == 8 and final["examples"] == 20
+    assert final["top1"] >= 0.5  # 4 balanced classes: chance is 0.25
+    assert best["top1"] >= final["top1"] and best["step"] in (4, 8)
     assert list(tmp_path.glob("events.out.tfevents.*"))
-    assert json.loads((tmp_path / "run.json").read_text())["model"] == train_fakes.MODEL_NAME
+    assert json.loads((tmp_path / "config.json").read_text())["model"] == train_fakes.MODEL_NAME
 
 
 def test_two_steps_with_every_option(tmp_path):
     config = train_fakes.tiny_config(
-        num_train_steps=2, bn_mode="per_device", dtype="bfloat16", optimizer="rmsprop", ema_decay=0.99,
+        num_train_steps=2, warmup_epochs=0.25, bn_mode="per_device", dtype="bfloat16", optimizer="rmsprop", ema_decay=0.99,
         schedule="exponential", weight_decay_params="kernels_except_depthwise")
     results = train_and_evaluate(config, str(tmp_path), data_source=train_fakes.FakeDataSource())
-    assert results["step"] == 2
+    assert results["final"]["step"] == 2
     state = final_checkpoint(tmp_path)
     assert jax.tree.leaves(state["params"])[0].dtype == np.float32
-    ema, params = state["ema_params"], state["params"]
+    ema, params = state["ema"]["params"], state["params"]
     assert not np.array_equal(ema["classifier"]["kernel"], params["classifier"]["kernel"])
 
 
@@ -68,7 +71,8 @@ def test_per_device_bn_averages_the_shards_gradients():
     state, shardings = create_train_state(model, tx, rng=jax.random.key(0), image_size=8, mesh=mesh, use_ema=False)
     params0, stats0 = jax.device_get((state.params, state.batch_stats))
     step = steps.make_train_step(model, mesh=mesh, state_shardings=shardings, num_classes=4, label_smoothing=0.0,
-                                 weight_decay=0.0, weight_decay_params="kernels", bn_mode="per_device", ema_decay=0.0)
+                                 weight_decay=0.0, weight_decay_params="kernels", bn_mode="per_device", ema_decay=0.0,
+                                 ema_warmup=True)
     new_state, _ = step(state, partitioning.global_batch(batch, mesh), jax.random.key(1))
 
     def shard_grad(images, labels):
@@ -92,17 +96,17 @@ def test_per_device_bn_averages_the_shards_gradients():
 def test_workdir_of_another_run_is_refused(trained):
     config = train_fakes.tiny_config()
     config.model_kwargs.width = 16
-    with pytest.raises(ConfigError, match="holds a different run .*model_kwargs"):
+    with pytest.raises(ConfigError, match=r"holds checkpoints up to step 8 of another config \(model_kwargs.width '\(absent\)' → 16\)"):
         train_and_evaluate(config, str(trained[0]), data_source=train_fakes.FakeDataSource())
 
 
 def test_nonfinite_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
     config = train_fakes.tiny_config(num_train_steps=8, checkpoint_every_steps=2, log_every_steps=1)
-    with pytest.raises(NonFiniteLossError, match=r"training loss is nan at step 5; .*checkpoint \(step 4\)"):
+    with pytest.raises(DivergenceError, match=r"training loss is nan at step 5; .*checkpoint \(step 4\)"):
         train_and_evaluate(config, str(tmp_path), data_source=train_fakes.FakeDataSource(nan_at_step=5))
     with ocp.CheckpointManager(tmp_path / "checkpoints") as manager:
         assert manager.latest_step() == 4
-    assert not (tmp_path / "results.json").exists()
+    assert not json.loads((tmp_path / "results.json").read_text())["complete"]
 
 
 def test_corrupt_latest_checkpoint_falls_back_to_previous(tmp_path, trained, caplog):
@@ -113,8 +117,9 @@ def test_corrupt_latest_checkpoint_falls_back_to_previous(tmp_path, trained, cap
         if path.is_file() and (path.parent.name == "d" or path.name.startswith("manifest")):
             path.write_bytes(b"garbage")
     config.num_train_steps = 10
+    config.allow_config_change = True
     with caplog.at_level("WARNING"):
         results = train_and_evaluate(config, str(tmp_path), data_source=train_fakes.FakeDataSource())
-    assert "Checkpoint at step 8" in caplog.text and "cannot be restored" in caplog.text
+    assert "Checkpoint 8 in" in caplog.text and "is corrupt" in caplog.text
     assert (tmp_path / "corrupt_checkpoints" / "8").is_dir()
-    assert results["step"] == 10
+    assert results["final"]["step"] == 10

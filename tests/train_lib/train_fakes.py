@@ -78,6 +78,9 @@ class FakeDataSource:
             raise ValueError(f"global_batch_size={global_batch_size} must be a positive multiple of "
                              f"process_count={process_count}")
 
+    def check_data_available(self, data) -> None:
+        self.get_dataset_info(data.name)
+
     def steps_per_epoch(self, data, global_batch_size: int) -> int:
         return max(1, len(self.train[1]) // global_batch_size)
 
@@ -122,12 +125,13 @@ def tiny_config(**overrides) -> ml_collections.ConfigDict:
         seed=0, model=MODEL_NAME, model_kwargs=ml_collections.ConfigDict(), dtype="float32", bn_mode="global",
         data=ml_collections.ConfigDict(dict(name="fake", image_size=IMAGE_SIZE)),
         batch_size=16, eval_batch_size=16, num_epochs=2.0, num_train_steps=-1,
-        optimizer="sgd", momentum=0.9, nesterov=True, rmsprop_decay=0.9, rmsprop_epsilon=1.0,
+        optimizer="sgd", momentum=0.9, nesterov=True, lr_in_momentum=False, rmsprop_decay=0.9, rmsprop_epsilon=1.0,
         rmsprop_initial_scale=1.0, learning_rate=0.1, schedule="cosine", warmup_epochs=0.5,
         warmup_init_factor=0.0, lr_decay_rate=0.98, lr_decay_epochs=1.0, lr_boundaries_epochs=(1,),
         lr_boundary_factor=0.1, lr_power=1.0, lr_end=0.0, weight_decay=1e-4, weight_decay_params="kernels",
-        label_smoothing=0.1, ema_decay=0.0, log_every_steps=2, eval_every_epochs=1.0,
-        checkpoint_every_steps=4, keep_checkpoints=3, keep_best_checkpoint=True,
+        label_smoothing=0.1, ema_decay=0.0, ema_warmup=True, log_every_steps=2, eval_every_epochs=1.0,
+        checkpoint_every_steps=4, keep_checkpoints=3, keep_best_checkpoint=True, divergence_factor=10.0,
+        allow_config_change=False,
     ))
     if overrides:
         config.update_from_flattened_dict(overrides)

@@ -1,0 +1,114 @@
+"""Every command documented in README.md, docs/*.md and the config docstrings parses and validates as
+written, so no documented command can rot.
+
+``main.py`` commands run their flag parsing and ``--mode=check`` validation (config, data files, workdir)
+in-process; paths that stand for the user's storage (``--workdir``, ``--config.data.manual_dir``,
+``--config.data.data_dir``, the tfds default directory) become temporary directories holding the manual
+files a dataset needs as empty stand-ins. ``python -m MODULE ARGS`` commands run the module until its
+argparse has parsed ARGS; ``tensorboard`` commands need the pinned ``tensorboard`` in the venv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import runpy
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+from absl import flags
+
+import input_pipeline
+from input_pipeline.datasets import MANUAL_FILES
+from train_lib import check_config, command_line
+
+REPO = Path(__file__).parents[1]
+SOURCES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")), *sorted((REPO / "configs").glob("*.py"))]
+COMMAND = re.compile(r"(?:^|&&|;|\s)((?:\S*python3?|\S*/python) (?:main\.py|predict\.py|-m [\w.]+)[^\n`\"]*"
+                     r"|tensorboard --logdir[^\n`\"]*)")
+NOT_OURS = ("-m venv", "-m pip", "-m pytest")  # install/test commands: exercised by .ci/run itself
+STORAGE_FLAGS = ("--workdir", "--config.data.manual_dir", "--config.data.data_dir")
+OPTIONAL_MODULES = ("torch", "torchvision", "timm")  # requirements-bench.txt, not in the test venv
+
+
+def documented_commands() -> list[tuple[str, str]]:
+    """(where, command) for every documented command, continuation lines joined and comments dropped."""
+    found = []
+    for path in SOURCES:
+        text = path.read_text().replace("\\\n", " ")
+        for number, line in enumerate(text.splitlines(), 1):
+            for match in COMMAND.finditer(line):
+                command = match.group(1).split("  #")[0].strip()
+                if not any(skip in command for skip in NOT_OURS):
+                    found.append((f"{path.relative_to(REPO)}:{number}", command))
+    return found
+
+
+COMMANDS = documented_commands()
+
+
+def test_commands_are_found():
+    where = {w.split(":")[0] for w, _ in COMMANDS}
+    assert {"README.md", "docs/training.md", "configs/imagenet_clcnet.py"} <= where
+    assert sum("main.py" in c for _, c in COMMANDS) >= 15
+
+
+@pytest.fixture
+def storage(tmp_path, monkeypatch):
+    """A tfds directory whose manual dir holds every manual dataset's files (empty stand-ins)."""
+    data_dir = tmp_path / "tensorflow_datasets"
+    manual = data_dir / "downloads" / "manual"
+    manual.mkdir(parents=True)
+    for files in MANUAL_FILES.values():
+        for name in files:
+            (manual / name).write_bytes(b"")
+    monkeypatch.setenv("TFDS_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("LIGHTNETS_HUGEPAGE_MALLOC", "0")  # benchmarks would re-exec the test process
+    monkeypatch.chdir(REPO)
+    return {"--workdir": str(tmp_path / "workdir"), "--config.data.manual_dir": str(manual),
+            "--config.data.data_dir": str(data_dir)}
+
+
+def localized(argv: list[str], storage: dict[str, str]) -> list[str]:
+    return [f"{arg.split('=', 1)[0]}={storage[arg.split('=', 1)[0]]}" if arg.split("=", 1)[0] in STORAGE_FLAGS
+            else arg for arg in argv]
+
+
+class _Parsed(Exception):
+    """Raised from argparse once a module's arguments are parsed: the command's work is not run."""
+
+
+@pytest.mark.parametrize("where, command", COMMANDS, ids=[w for w, _ in COMMANDS])
+def test_documented_command_parses_and_validates(where, command, storage, monkeypatch):
+    words = shlex.split(command)
+    if words[0] == "tensorboard":
+        assert (Path(sys.executable).parent / "tensorboard").exists(), "tensorboard is not installed in the venv"
+        assert words[1].startswith("--logdir=")
+        return
+    if words[1] == "main.py":
+        argv = localized(["main.py", *words[2:]], storage)
+        flag_values = flags.FlagValues()
+        command_line.define_flags(flag_values, argv)
+        config = command_line.parse(argv, flag_values)
+        check_config(config, flag_values.workdir, data_source=input_pipeline)
+        return
+    module, args = words[2], words[3:]
+
+    def parse_only(parser, args=None, namespace=None):
+        original_parse_args(parser, args, namespace)
+        raise _Parsed
+
+    original_parse_args = argparse.ArgumentParser.parse_args
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", parse_only)
+    monkeypatch.setattr(sys, "argv", [module, *args])
+    try:
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+    except _Parsed:
+        return
+    except ModuleNotFoundError as error:
+        if error.name in OPTIONAL_MODULES:
+            pytest.skip(f"{module} needs {error.name} (requirements-bench.txt)")
+        raise
+    pytest.fail(f"{where}: `{command}` finished without parsing arguments with argparse")
