@@ -38,27 +38,15 @@ def _is_multi_process_environment() -> bool:
                                          "TPU_WORKER_HOSTNAMES", "MEGASCALE_COORDINATOR_ADDRESS"))
 
 
-def _import_tensorflow_quietly():
-    """TensorFlow prints C++ log lines to the stderr file descriptor before any log setting applies."""
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            import tensorflow as tf
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-    return tf
-
-
 def main(argv):
     del argv
     command_line.configure_console(verbose=FLAGS.verbose)
     multi_process = FLAGS.multi_process if FLAGS.multi_process is not None else _is_multi_process_environment()
     if multi_process:
         jax.distributed.initialize()
-    _import_tensorflow_quietly().config.set_visible_devices([], "GPU")  # TF runs tf.data only; JAX owns the GPUs
+    from input_pipeline.tensorflow_setup import import_tensorflow
 
+    import_tensorflow()
     import input_pipeline
     import train_lib
     from train_lib import checkpointing

@@ -22,7 +22,7 @@ def get_config(dataset: str = "digits", model: str = "mobilenet_v2_100", **model
     config = ml_collections.ConfigDict()
     config.seed = 0
 
-    # Model: any name from `python -m lightnets.summary --list`; model_kwargs go to create_model.
+    # Model: any name from `.venv/bin/python -m lightnets.summary --list`; model_kwargs go to create_model.
     config.model = model
     config.model_kwargs = model_kwargs_config(model, **model_kwargs)
     config.dtype = "float32"  # compute dtype: 'float32' | 'bfloat16' (params, BN statistics, loss stay float32)

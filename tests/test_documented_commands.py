@@ -4,7 +4,7 @@ written, so no documented command can rot.
 ``main.py`` commands run their flag parsing and ``--mode=check`` validation (config, data files, workdir)
 in-process; paths that stand for the user's storage (``--workdir``, ``--config.data.manual_dir``,
 ``--config.data.data_dir``, the tfds default directory) become temporary directories holding the manual
-files a dataset needs as empty stand-ins. ``python -m MODULE ARGS`` commands run the module until its
+files a dataset needs as empty stand-ins. ``predict.py`` commands run their flag parsing. ``python -m MODULE ARGS`` commands run the module until its
 argparse has parsed ARGS; ``tensorboard`` commands need the pinned ``tensorboard`` in the venv.
 """
 
@@ -19,8 +19,10 @@ from pathlib import Path
 
 import pytest
 from absl import flags
+from tensorflow_datasets.core import constants as tfds_constants
 
 import input_pipeline
+import predict
 from input_pipeline.datasets import MANUAL_FILES
 from train_lib import check_config, command_line
 
@@ -64,7 +66,7 @@ def storage(tmp_path, monkeypatch):
     for files in MANUAL_FILES.values():
         for name in files:
             (manual / name).write_bytes(b"")
-    monkeypatch.setenv("TFDS_DATA_DIR", str(data_dir))
+    monkeypatch.setattr(tfds_constants, "DATA_DIR", str(data_dir))  # tfds reads it when data_dir is None
     monkeypatch.setenv("LIGHTNETS_HUGEPAGE_MALLOC", "0")  # benchmarks would re-exec the test process
     monkeypatch.chdir(REPO)
     return {"--workdir": str(tmp_path / "workdir"), "--config.data.manual_dir": str(manual),
@@ -93,6 +95,11 @@ def test_documented_command_parses_and_validates(where, command, storage, monkey
         command_line.define_flags(flag_values, argv)
         config = command_line.parse(argv, flag_values)
         check_config(config, flag_values.workdir, data_source=input_pipeline)
+        return
+    if words[1] == "predict.py":  # flags only: the workdir stands for a trained one
+        flag_values = flags.FlagValues()
+        predict.define_flags(flag_values)
+        predict.parse(localized(["predict.py", *words[2:]], storage), flag_values)
         return
     module, args = words[2], words[3:]
 

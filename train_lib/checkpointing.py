@@ -64,9 +64,13 @@ class Checkpointer:
             ))
         options = ocp.CheckpointManagerOptions(
             preservation_policy=ocp.checkpoint_managers.AnyPreservationPolicy(policies),
+            # best_fn makes orbax write each step's metrics to disk, so "best" survives a restart.
+            best_fn=lambda metrics: metrics[BEST_METRIC], best_mode="max",
             enable_async_checkpointing=True, create=True,
         )
-        self._manager = ocp.CheckpointManager(self.directory, options=options)
+        # The handler is named up front so a fresh process can read metadata before its first save.
+        self._manager = ocp.CheckpointManager(self.directory, options=options,
+                                              item_handlers=ocp.StandardCheckpointHandler())
 
     def __enter__(self) -> "Checkpointer":
         return self
@@ -84,9 +88,10 @@ class Checkpointer:
         return self._manager.latest_step()
 
     def best_step(self) -> int | None:
-        """The kept step with the highest eval ``top1``, if any step was saved with metrics."""
-        best = self._manager.best_step()
-        return None if best is None or self._manager.metrics(best) is None else best
+        """The kept step with the highest eval ``top1`` (the earliest on ties), if any was saved with one."""
+        scored = [(metrics[BEST_METRIC], -step) for step in self.all_steps()
+                  if (metrics := self._manager.metrics(step)) and BEST_METRIC in metrics]
+        return -max(scored)[1] if scored else None
 
     def save(self, state: Any, *, metrics: dict[str, float] | None = None, state_bytes: int = 0) -> None:
         """Starts an asynchronous save of ``state`` at ``state.step`` (no-op if that step is saved).
@@ -143,9 +148,12 @@ class Checkpointer:
         """Checkpoint ``step``'s array metadata after checking ``parts`` fit it (see ``restore_parts``)."""
         self._probe_files(step)
         try:
-            saved = dict(self._manager.item_metadata(step).tree)
+            metadata = self._manager.item_metadata(step)
         except Exception as error:  # noqa: BLE001 — classified by _corrupt
             return self._corrupt(step, error)
+        if metadata is None or metadata.tree is None:
+            return self._corrupt(step, ValueError("no readable array metadata"))
+        saved = dict(metadata.tree)
         problems = describe_differences(_flat_shapes({n: saved.get(n) for n in parts}), _flat_shapes(parts))
         if problems:
             raise CheckpointMismatchError(f"checkpoint {step} in {self.directory} does not fit this config's "

@@ -119,12 +119,19 @@ def _one_line(error: BaseException) -> str:
     return lines[-1] if any(line.startswith("Traceback") for line in lines) else " ".join(lines)
 
 
+# Library warnings that say nothing about the run: TF's deprecation notices (tfds calls deprecated tf.data
+# functions) and orbax noting that a save without eval metrics is not ranked for "best".
+_ROUTINE_WARNINGS = ("is deprecated and will be removed", "Requested `tracked_metric`; did not provide metrics")
+
+
 class _LibraryInfoFilter(python_logging.Filter):
-    """Keeps warnings and errors, and INFO records from this repository's own modules."""
+    """Keeps this repository's records, and the libraries' warnings and errors except routine ones."""
 
     def filter(self, record: python_logging.LogRecord) -> bool:
-        return record.levelno >= python_logging.WARNING or (
-            record.pathname.startswith(_REPOSITORY) and "site-packages" not in record.pathname)
+        if record.pathname.startswith(_REPOSITORY) and "site-packages" not in record.pathname:
+            return True
+        return record.levelno >= python_logging.WARNING and not any(
+            text in record.getMessage() for text in _ROUTINE_WARNINGS)
 
 
 class _ConsoleFormatter(python_logging.Formatter):

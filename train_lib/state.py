@@ -38,7 +38,7 @@ class TrainState(train_state.TrainState):
         if self.ema is None:
             return self
         if warmup:
-            updates = (self.step - 1).astype(jnp.float32)
+            updates = jnp.asarray(self.step - 1, jnp.float32)
             decay = jnp.minimum(decay, (1.0 + updates) / (10.0 + updates))
         ema = jax.tree.map(lambda e, v: decay * e + (1 - decay) * v, self.ema, self.variables)
         return self.replace(ema=ema)

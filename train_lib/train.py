@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 from absl import logging
 from clu import parameter_overview
@@ -99,7 +100,7 @@ def evaluate(
         config, data_source=data_source, device_count=mesh.size, process_count=jax.process_count())
     with checkpointing.Checkpointer(workdir_path, keep=config.keep_checkpoints,
                                     keep_best=config.keep_best_checkpoint) as checkpointer:
-        step = _checkpoint_step(checkpointer, checkpoint, workdir_path)
+        step = checkpoint_step(checkpointer, checkpoint, workdir_path)
         run = _build(config, workdir_path, validated, mesh=mesh, data_source=data_source)
         state = checkpointer.restore(step, run.abstract_state)
         if state is None:
@@ -108,7 +109,9 @@ def evaluate(
     return _evaluate(run, eval_step, state, data_source)
 
 
-def _checkpoint_step(checkpointer: checkpointing.Checkpointer, checkpoint: str, workdir_path: str) -> int:
+def checkpoint_step(checkpointer: checkpointing.Checkpointer, checkpoint: str, workdir_path: str) -> int:
+    """The step of checkpoint `checkpoint` ('latest', 'best' or a saved step) of `workdir_path`; raises ConfigError
+    naming the saved steps when there is no such checkpoint."""
     saved = checkpointer.all_steps()
     if not saved:
         raise ConfigError(f"--workdir={workdir_path} has no checkpoints to evaluate")
@@ -177,8 +180,9 @@ def _restore_weights(run: _Run, checkpointer: checkpointing.Checkpointer, step: 
     if restored is None:
         return None
     state = fresh.replace(step=restored["step"], params=restored["params"], batch_stats=restored["batch_stats"])
-    if fresh.ema is not None:
-        state = state.replace(ema={"params": restored["params"], "batch_stats": restored["batch_stats"]})
+    if fresh.ema is not None:  # a copy: the donated train state must not hold one buffer twice
+        state = state.replace(ema=jax.tree.map(jnp.copy, {"params": restored["params"],
+                                                          "batch_stats": restored["batch_stats"]}))
     logging.warning("Checkpoint %d keeps its step, params and BN statistics; the optimizer state%s start fresh.",
                     step, " and EMA" if fresh.ema is not None else "")
     return state

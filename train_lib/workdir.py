@@ -33,18 +33,24 @@ def resolve(workdir: str) -> str:
 
 
 def check_writable(workdir: str) -> None:
-    """Creates ``workdir`` if needed and writes a probe file; raises ConfigError naming the path and the
-    cause when it is a file, cannot be created or is not writable."""
+    """Creates ``workdir`` if needed and writes a probe file in it and in its ``checkpoints/``; raises
+    ConfigError naming the path and the cause when it is a file, cannot be created or is not writable."""
     path = epath.Path(workdir)
     if path.exists() and not path.is_dir():
         raise ConfigError(f"--workdir={workdir} is a file; valid: a directory (new or existing)")
-    probe = path / f".write_probe_{os.getpid()}_{jax.process_index()}"
     try:
         path.mkdir(parents=True, exist_ok=True)
-        probe.write_text("")
-        probe.unlink()
     except OSError as error:
         raise ConfigError(f"--workdir={workdir} is not writable: {error.strerror or error}") from error
+    for directory in (path, path / "checkpoints"):
+        if not directory.is_dir():
+            continue
+        probe = directory / f".write_probe_{os.getpid()}_{jax.process_index()}"
+        try:
+            probe.write_text("")
+            probe.unlink()
+        except OSError as error:
+            raise ConfigError(f"--workdir={workdir}: {directory} is not writable: {error.strerror or error}") from error
 
 
 def config_to_dict(config: ml_collections.ConfigDict) -> dict[str, Any]:

@@ -72,6 +72,7 @@ def test_bad_config_fails_before_compiling(tmp_path, compile_events, overrides, 
 @pytest.mark.parametrize("subpath, message", [
     ("file", "is a file; valid: a directory"),
     ("file/sub", "is not writable: Not a directory"),
+    ("/proc/lightnets_workdir", "is not writable"),
 ])
 def test_unusable_workdir_fails_before_compiling(tmp_path, compile_events, subpath, message):
     (tmp_path / "file").write_text("")

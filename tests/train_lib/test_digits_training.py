@@ -6,7 +6,7 @@ from tensorboard.backend.event_processing import event_accumulator
 import input_pipeline
 import train_fakes
 from configs import digits
-from train_lib import train_and_evaluate
+from train_lib import ConfigError, evaluate, train_and_evaluate
 
 
 def logged(workdir, tag: str) -> list[float]:
@@ -30,3 +30,17 @@ def test_digits_loss_falls(tmp_path):
     assert final["examples"] == input_pipeline.get_dataset_info("digits").num_eval_examples
     assert final["top1"] > 0.15, results  # chance is 0.1
     assert logged(tmp_path, "eval/top1")[-1] == pytest.approx(final["top1"])
+
+
+def test_eval_mode_evaluates_latest_best_and_named_checkpoints(tmp_path):
+    config = digits.get_config(f"{train_fakes.MODEL_NAME},width=16")
+    config.num_train_steps, config.eval_every_epochs, config.checkpoint_every_steps = 44, 1.0, 22
+    results = train_and_evaluate(config, str(tmp_path), data_source=input_pipeline)
+    latest = evaluate(config, str(tmp_path), data_source=input_pipeline)
+    assert latest == results["final"]  # the same exact eval: every example once
+    assert evaluate(config, str(tmp_path), data_source=input_pipeline, checkpoint="best") == results["best"]
+    assert evaluate(config, str(tmp_path), data_source=input_pipeline, checkpoint="22")["step"] == 22
+    with pytest.raises(ConfigError, match=r"--checkpoint=999; valid: latest, best or a saved step \(22, 44\)"):
+        evaluate(config, str(tmp_path), data_source=input_pipeline, checkpoint="999")
+    with pytest.raises(ConfigError, match="has no checkpoints to evaluate"):
+        evaluate(config, str(tmp_path / "empty"), data_source=input_pipeline)
