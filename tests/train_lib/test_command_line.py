@@ -1,6 +1,8 @@
 """main.py's flags: every config field is overridable with its type; every mistake is one line, exit 2."""
 
+import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -81,3 +83,23 @@ def test_main_exits_2_with_one_line_and_no_traceback(tmp_path):
         "main.py: error: --config.lerning_rate=1: config has no field 'lerning_rate' (did you mean "
         "config.learning_rate?); valid: " + result.stderr.split("valid: ", 1)[1].strip()]
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def record(pathname: str, level: int, message: str) -> logging.LogRecord:
+    return logging.LogRecord("absl", level, pathname, 1, message, None, None)
+
+
+def test_console_keeps_our_lines_and_drops_library_chatter():
+    keep = command_line._LibraryInfoFilter().filter
+    site = "/venv/lib/python3.11/site-packages/orbax/checkpoint/checkpoint_manager.py"
+    assert keep(record(str(REPO / "train_lib" / "train.py"), logging.INFO, "step 22/880"))
+    assert not keep(record(site, logging.INFO, "[process=0] Finished saving checkpoint"))
+    assert keep(record(site, logging.WARNING, "Checkpoint directory is read-only"))
+    assert not keep(record(site, logging.WARNING, "Requested `tracked_metric`; did not provide metrics."))
+    assert not keep(record("/venv/lib/python3.11/site-packages/tensorflow/python/util/deprecation.py",
+                           logging.WARNING, "CounterV2 (from tensorflow...) is deprecated and will be removed"))
+
+
+def test_console_lines_are_time_and_message():
+    line = command_line._ConsoleFormatter().format(record("x.py", logging.WARNING, "disk almost full"))
+    assert re.fullmatch(r"\d\d:\d\d:\d\d WARNING: disk almost full", line)
