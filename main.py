@@ -43,11 +43,19 @@ def main(argv):
     command_line.configure_console(verbose=FLAGS.verbose)
     multi_process = FLAGS.multi_process if FLAGS.multi_process is not None else _is_multi_process_environment()
     if multi_process:
-        jax.distributed.initialize()
+        try:
+            jax.distributed.initialize()
+        except (ValueError, RuntimeError) as error:
+            sys.exit(_usage_error(f"--multi_process: jax.distributed.initialize() failed: {' '.join(str(error).split())}"))
     from input_pipeline.tensorflow_setup import import_tensorflow
 
     import_tensorflow()
+    import tensorflow_datasets as tfds
+
     import input_pipeline
+
+    if not FLAGS.verbose:
+        tfds.disable_progress_bar()
     import train_lib
     from train_lib import checkpointing
 

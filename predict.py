@@ -24,8 +24,7 @@ import input_pipeline  # noqa: E402  (no TensorFlow until its pipeline modules a
 from input_pipeline.tensorflow_setup import import_tensorflow  # noqa: E402
 from train_lib import ConfigError, checkpointing, command_line, partitioning, workdir  # noqa: E402
 from train_lib.config_validation import build_model  # noqa: E402
-from train_lib.state import initial_variables  # noqa: E402
-from train_lib.train import CHECKPOINT_CHOICES, checkpoint_step  # noqa: E402
+from train_lib.train import CHECKPOINT_CHOICES, checkpoint_step, restore_eval_variables  # noqa: E402
 
 TOP_K = 5
 USAGE = "predict.py --workdir=DIR [--checkpoint=latest|best|STEP] IMAGE [IMAGE ...]"
@@ -123,25 +122,6 @@ def label_names(data, num_classes: int) -> list[str]:
     return names if len(names) == num_classes else [str(index) for index in range(num_classes)]
 
 
-def restore_variables(checkpointer: checkpointing.Checkpointer, step: int, model, *, image_size: int,
-                      mesh) -> tuple[dict, bool]:
-    """The variables to evaluate from checkpoint ``step``: its ``ema`` when it keeps one, else ``params`` and
-    ``batch_stats``; returns (variables, whether they are the moving average)."""
-    abstract = jax.eval_shape(lambda key: initial_variables(model, rng=key, image_size=image_size),
-                              jax.random.key(0))
-    sharding = partitioning.replicated(mesh)
-    variables = jax.tree.map(lambda leaf: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=sharding),
-                             {"params": abstract["params"], "batch_stats": abstract.get("batch_stats", {})})
-    try:
-        restored, is_ema = checkpointer.restore_parts(step, {"ema": variables}), True
-    except checkpointing.CheckpointMismatchError:  # no moving average kept (or another model: said below)
-        parts = {name: tree for name, tree in variables.items() if tree}
-        restored, is_ema = checkpointer.restore_parts(step, parts), False
-    if restored is None:
-        raise ConfigError(f"checkpoint {step} in {checkpointer.directory} is corrupt (moved aside)")
-    return (restored["ema"] if is_ema else {"batch_stats": {}, **restored}), is_ema
-
-
 def predict(model, variables: dict, images: np.ndarray, *, batch_size: int) -> np.ndarray:
     """Softmax probabilities float32 [N, classes], in batches of ``batch_size`` (the last one padded)."""
     apply = jax.jit(lambda v, x: jax.nn.softmax(model.apply(v, x, train=False).astype(np.float32), axis=-1))
@@ -172,7 +152,7 @@ def main(argv: list[str]) -> None:
         if not workdir.saved_steps(workdir_path):  # checked first: the Checkpointer would create checkpoints/
             raise ConfigError(f"--workdir={workdir_path} has no checkpoints")
         with checkpointing.Checkpointer(workdir_path, keep=config.keep_checkpoints,
-                                        keep_best=config.keep_best_checkpoint) as checkpointer:
+                                        keep_best=config.keep_best_checkpoint, read_only=True) as checkpointer:
             step = checkpoint_step(checkpointer, FLAGS.checkpoint, workdir_path)
             images = read_images(paths, config.data)
             try:
@@ -181,8 +161,8 @@ def main(argv: list[str]) -> None:
                 raise ConfigError(f"data: {error}") from None
             model = build_model(config, num_classes=info.num_classes)
             mesh = partitioning.create_mesh(jax.local_devices()[:1])
-            variables, is_ema = restore_variables(checkpointer, step, model, image_size=config.data.image_size,
-                                                  mesh=mesh)
+            variables, is_ema = restore_eval_variables(checkpointer, step, model,
+                                                       image_size=config.data.image_size, mesh=mesh)
     except ConfigError as error:
         sys.exit(_usage_error(str(error)))
     except checkpointing.CheckpointReadError as error:

@@ -3,7 +3,7 @@
 
     .venv/bin/python main.py --config=configs/digits.py --workdir=/tmp/lightnets_digits
     .venv/bin/python main.py --config=configs/digits.py:mobilenet_v1_025,small_input=True --workdir=/tmp/digits_mbv1
-    tensorboard --logdir=/tmp/lightnets_digits
+    .venv/bin/tensorboard --logdir=/tmp/lightnets_digits
 
 The config arg is ``MODEL[,field=value...]``: any registered model (``.venv/bin/python -m lightnets.summary --list``)
 with model fields read as Python literals. Expected: ≥ 97% test top-1 (results.json ``final.top1``; measured

@@ -102,6 +102,13 @@ def default_data_config(name: str) -> ml_collections.ConfigDict:
 def validate_data_config(data: ml_collections.ConfigDict, *, global_batch_size: int, process_count: int) -> None:
     """Raises ValueError (one line naming the bad value and the valid ones) before any data work."""
     check_dataset_name(data.name)
+    for field in ("train_split", "eval_split"):
+        _check_split(field, data[field], get_dataset_info(data.name).splits)
+    for field, highest in (("crop_area_range", 1.0), ("crop_aspect_ratio_range", float("inf"))):
+        low, high = (tuple(data[field]) + (None, None))[:2]
+        if len(data[field]) != 2 or not (isinstance(low, (int, float)) and isinstance(high, (int, float))
+                                         and 0 < low <= high <= highest):
+            raise ValueError(f"{field}={tuple(data[field])}; valid: (low, high) with 0 < low ≤ high ≤ {highest}")
     _check_choice("train_preprocess", data.train_preprocess, TRAIN_PREPROCESS)
     _check_choice("eval_preprocess", data.eval_preprocess, EVAL_PREPROCESS)
     _check_choice("normalization", data.normalization, NORMALIZATIONS)
@@ -125,6 +132,15 @@ def validate_data_config(data: ml_collections.ConfigDict, *, global_batch_size: 
     for field in ("shuffle_buffer", "prefetch"):
         if data[field] < 1:
             raise ValueError(f"{field}={data[field]}; must be ≥ 1")
+
+
+def _check_split(field: str, split: str, splits: tuple[str, ...]) -> None:
+    """`split` is a tfds split expression ('train', 'train+extra', 'train[:90%]'); each name must exist."""
+    names = [part.split("[")[0].strip() for part in split.split("+")]
+    unknown = [name for name in names if name not in splits]
+    if unknown:
+        raise ValueError(f"{field}={split!r}: no split {unknown[0]!r}; valid: {', '.join(splits)} (tfds split "
+                         f"expressions such as 'train[:90%]' or 'train+extra' work too)")
 
 
 def _check_choice(field: str, value, valid: tuple[str, ...]) -> None:

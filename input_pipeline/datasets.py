@@ -10,7 +10,8 @@ DATASET_NAMES = ("digits", "cifar10", "cifar100", "svhn_cropped", "tiny_imagenet
 
 @dataclasses.dataclass(frozen=True)
 class DatasetInfo:
-    """Facts about one dataset with its default splits; `image_size` is the default train/eval input size."""
+    """Facts about one dataset with its default splits; `image_size` is the default train/eval input size,
+    `splits` every split tfds provides."""
 
     name: str
     num_classes: int
@@ -19,6 +20,7 @@ class DatasetInfo:
     train_split: str
     eval_split: str
     image_size: int
+    splits: tuple[str, ...] = ("train", "test")
 
 
 _INFOS = {
@@ -29,9 +31,9 @@ _INFOS = {
         DatasetInfo("cifar10", 10, 50_000, 10_000, "train", "test", 32),
         DatasetInfo("cifar100", 100, 50_000, 10_000, "train", "test", 32),
         # XSepConv §4 trains on train+extra (73,257 + 531,131); `default_data_config` can select it.
-        DatasetInfo("svhn_cropped", 10, 73_257, 26_032, "train", "test", 32),
-        DatasetInfo("tiny_imagenet", 200, 100_000, 10_000, "train", "validation", 56),
-        DatasetInfo("imagenet2012", 1000, 1_281_167, 50_000, "train", "validation", 224),
+        DatasetInfo("svhn_cropped", 10, 73_257, 26_032, "train", "test", 32, ("train", "test", "extra")),
+        DatasetInfo("tiny_imagenet", 200, 100_000, 10_000, "train", "validation", 56, ("train", "validation")),
+        DatasetInfo("imagenet2012", 1000, 1_281_167, 50_000, "train", "validation", 224, ("train", "validation")),
     )
 }
 

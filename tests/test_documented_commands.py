@@ -29,7 +29,7 @@ from train_lib import check_config, command_line
 REPO = Path(__file__).parents[1]
 SOURCES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")), *sorted((REPO / "configs").glob("*.py"))]
 COMMAND = re.compile(r"(?:^|&&|;|\s)((?:\S*python3?|\S*/python) (?:main\.py|predict\.py|-m [\w.]+)[^\n`\"]*"
-                     r"|tensorboard --logdir[^\n`\"]*)")
+                     r"|\S*tensorboard --logdir[^\n`\"]*)")
 NOT_OURS = ("-m venv", "-m pip", "-m pytest")  # install/test commands: exercised by .ci/run itself
 STORAGE_FLAGS = ("--workdir", "--config.data.manual_dir", "--config.data.data_dir")
 OPTIONAL_MODULES = ("torch", "torchvision", "timm")  # requirements-bench.txt, not in the test venv
@@ -85,7 +85,8 @@ class _Parsed(Exception):
 @pytest.mark.parametrize("where, command", COMMANDS, ids=[w for w, _ in COMMANDS])
 def test_documented_command_parses_and_validates(where, command, storage, monkeypatch):
     words = shlex.split(command)
-    if words[0] == "tensorboard":
+    if words[0].endswith("tensorboard"):
+        assert words[0] == ".venv/bin/tensorboard", "use the venv's tensorboard: a bare one is not on PATH"
         assert (Path(sys.executable).parent / "tensorboard").exists(), "tensorboard is not installed in the venv"
         assert words[1].startswith("--logdir=")
         return

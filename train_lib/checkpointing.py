@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import sys
 from typing import Any
 
 import flax.serialization
@@ -33,6 +34,17 @@ QUARANTINE_DIR = "corrupt_checkpoints"
 _UNREACHABLE_MARKERS = ("PERMISSION_DENIED", "Permission denied", "Input/output error", "UNAVAILABLE",
                         "DEADLINE_EXCEEDED", "Read-only file system", "No space left")
 _UNREACHABLE_ERRNOS = (errno.EACCES, errno.EPERM, errno.EIO, errno.EROFS, errno.ENOSPC, errno.ETIMEDOUT)
+
+
+def _ignore_closed_loop_callbacks(unraisable) -> None:
+    """After a failed restore, tensorstore still completes reads whose asyncio loop orbax has closed; each
+    completion raises 'Event loop is closed' into ``sys.unraisablehook``. Those say nothing; others pass on."""
+    error = unraisable.exc_value
+    if not (isinstance(error, RuntimeError) and str(error) == "Event loop is closed"):
+        _PREVIOUS_UNRAISABLEHOOK(unraisable)
+
+
+_PREVIOUS_UNRAISABLEHOOK = sys.unraisablehook
 
 
 class CheckpointReadError(OSError):
@@ -54,7 +66,11 @@ class Checkpointer:
     Retention: the ``keep`` newest steps, plus the step with the best eval ``top1`` when ``keep_best``.
     """
 
-    def __init__(self, workdir: str, *, keep: int, keep_best: bool):
+    def __init__(self, workdir: str, *, keep: int, keep_best: bool, read_only: bool = False):
+        """``read_only`` (evaluation, prediction): create nothing and move nothing; a corrupt checkpoint
+        raises CheckpointReadError instead of being moved aside."""
+        sys.unraisablehook = _ignore_closed_loop_callbacks
+        self._read_only = read_only
         self.directory = epath.Path(workdir) / "checkpoints"
         self._quarantine = epath.Path(workdir) / QUARANTINE_DIR
         policies = [ocp.checkpoint_managers.LatestN(n=keep)]
@@ -66,7 +82,7 @@ class Checkpointer:
             preservation_policy=ocp.checkpoint_managers.AnyPreservationPolicy(policies),
             # best_fn makes orbax write each step's metrics to disk, so "best" survives a restart.
             best_fn=lambda metrics: metrics[BEST_METRIC], best_mode="max",
-            enable_async_checkpointing=True, create=True,
+            enable_async_checkpointing=True, create=not read_only,
         )
         # The handler is named up front so a fresh process can read metadata before its first save.
         self._manager = ocp.CheckpointManager(self.directory, options=options,
@@ -167,6 +183,8 @@ class Checkpointer:
         if unreachable:
             raise CheckpointReadError(f"cannot read checkpoint {step} in {self.directory}: {_cause(error)}; nothing "
                                       f"was moved — fix the cause and rerun") from error
+        if self._read_only:
+            raise CheckpointReadError(f"checkpoint {step} in {self.directory} is corrupt: {_cause(error)}") from error
         logging.warning("Checkpoint %d in %s is corrupt (%s); moving it to %s.", step, self.directory, _cause(error),
                         self._quarantine)
         self._move_aside(step)

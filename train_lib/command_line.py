@@ -45,7 +45,6 @@ def define_flags(flag_values: flags.FlagValues, argv: Sequence[str] | None = Non
                       flag_values=flag_values)
     config_flags.DEFINE_config_file("config", None, "Training config file (configs/*.py[:arg]).", lock_config=True,
                                     flag_values=flag_values, sys_argv=None if argv is None else list(argv))
-    flags.mark_flags_as_required(["config", "workdir"], flag_values=flag_values)
 
 
 def parse(argv: Sequence[str], flag_values: flags.FlagValues) -> ml_collections.ConfigDict:
@@ -66,6 +65,8 @@ def parse(argv: Sequence[str], flag_values: flags.FlagValues) -> ml_collections.
         raise UsageError(f"--config={config_arg}: {_one_line(error)}") from None
     if len(rest) > 1:
         raise UsageError(f"unexpected arguments: {' '.join(rest[1:])}")
+    if not flag_values.workdir:
+        raise UsageError("--workdir is required: a directory path (new or existing) or a gs:// URL")
     return flag_values.config
 
 
@@ -120,8 +121,10 @@ def _one_line(error: BaseException) -> str:
 
 
 # Library warnings that say nothing about the run: TF's deprecation notices (tfds calls deprecated tf.data
-# functions) and orbax noting that a save without eval metrics is not ranked for "best".
-_ROUTINE_WARNINGS = ("is deprecated and will be removed", "Requested `tracked_metric`; did not provide metrics")
+# functions), orbax noting that a save without eval metrics is not ranked for "best", and tfds noting that a
+# dataset it is about to prepare has no info file yet.
+_ROUTINE_WARNINGS = ("is deprecated and will be removed", "Requested `tracked_metric`; did not provide metrics",
+                     "has no dataset_info.json")
 
 
 class _LibraryInfoFilter(python_logging.Filter):

@@ -57,8 +57,11 @@ def validate_config(
             data_source.validate_data_config(config.data, global_batch_size=batch_size, process_count=process_count)
     except ValueError as error:
         raise ConfigError(f"data: {error}") from error
-    _check_warmup(config, steps_per_epoch=max(1, info.num_train_examples // config.batch_size)
-                  if config.data.get("train_split", info.train_split) == info.train_split else None)
+    default_split = config.data.get("train_split", info.train_split) == info.train_split
+    if default_split and config.batch_size > info.num_train_examples:
+        raise ConfigError(f"batch_size={config.batch_size}; valid: at most the {info.num_train_examples:,} examples of "
+                          f"{info.name}'s {info.train_split} split")
+    _check_warmup(config, steps_per_epoch=info.num_train_examples // config.batch_size if default_split else None)
     model = build_model(config, num_classes=info.num_classes)
     check_image_size(model, config.model, config.data.image_size)
     try:
@@ -78,9 +81,21 @@ def model_kwargs(config: ml_collections.ConfigDict) -> dict[str, Any]:
     return {key: value for key, value in config.model_kwargs.to_dict().items() if value is not None}
 
 
+# Model options every family shares: (lowest, highest, lowest included, highest included), as _RANGES.
+_MODEL_OPTION_RANGES = {
+    "dropout_rate": (0, 1, True, False),
+    "bn_momentum": (0, 1, True, True),
+    "bn_epsilon": (0, math.inf, False, False),
+}
+
+
 def build_model(config: ml_collections.ConfigDict, *, num_classes: int) -> nn.Module:
-    """``create_model`` for ``config``; raises ConfigError for an unknown model or option."""
+    """``create_model`` for ``config``; raises ConfigError for an unknown model or option, or a shared
+    option (dropout rate, BN momentum/epsilon) out of range."""
     kwargs = model_kwargs(config)
+    for option, bounds in _MODEL_OPTION_RANGES.items():
+        if option in kwargs:
+            _check_range(f"model_kwargs.{option}", kwargs[option], bounds)
     try:
         return create_model(config.model, num_classes=num_classes, dtype=DTYPES[config.dtype],
                             param_dtype=jnp.float32, **kwargs)
@@ -150,13 +165,17 @@ _RANGES = {
 }
 
 
+def _check_range(field: str, value: float, bounds: tuple) -> None:
+    low, high, low_ok, high_ok = bounds
+    inside = (low <= value if low_ok else low < value) and (value <= high if high_ok else value < high)
+    if not (math.isfinite(value) and inside):
+        interval = f"{'[' if low_ok else '('}{low}, {'∞' if high == math.inf else high}{']' if high_ok else ')'}"
+        raise ConfigError(f"{field}={value}; valid: {interval}")
+
+
 def _check_numbers(config: ml_collections.ConfigDict) -> None:
-    for field, (low, high, low_ok, high_ok) in _RANGES.items():
-        value = config[field]
-        inside = (low <= value if low_ok else low < value) and (value <= high if high_ok else value < high)
-        if not (math.isfinite(value) and inside):
-            interval = f"{'[' if low_ok else '('}{low}, {'∞' if high == math.inf else high}{']' if high_ok else ')'}"
-            raise ConfigError(f"{field}={value}; valid: {interval}")
+    for field, bounds in _RANGES.items():
+        _check_range(field, config[field], bounds)
     if config.num_train_steps <= 0 and not (math.isfinite(config.num_epochs) and config.num_epochs > 0):
         raise ConfigError(f"num_epochs={config.num_epochs}; valid: > 0 (or set num_train_steps > 0)")
     if config.optimizer == "sgd" and config.lr_in_momentum and config.nesterov:
@@ -165,8 +184,9 @@ def _check_numbers(config: ml_collections.ConfigDict) -> None:
     if config.lr_end >= config.learning_rate:
         raise ConfigError(f"lr_end={config.lr_end}; valid: below learning_rate={config.learning_rate}")
     boundaries = list(config.lr_boundaries_epochs)
-    if config.schedule == "multistep" and (not boundaries or boundaries != sorted(set(boundaries))
-                                           or boundaries[0] <= 0):
+    if not all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in boundaries) or (
+            config.schedule == "multistep" and (not boundaries or boundaries != sorted(set(boundaries))
+                                                or boundaries[0] <= 0)):
         raise ConfigError(f"lr_boundaries_epochs={tuple(boundaries)}; valid: increasing epochs > 0")
 
 

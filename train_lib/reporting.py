@@ -13,6 +13,7 @@ from typing import Any
 import jax
 from absl import logging
 from tensorboardX import SummaryWriter
+from tensorboardX.summary import hparams as hparams_summaries
 
 
 class TensorBoardWriter:
@@ -27,8 +28,10 @@ class TensorBoardWriter:
                 self._writer.add_scalar(key, float(value), global_step=step)
 
     def write_hparams(self, hparams: Mapping[str, Any]) -> None:
+        """The hparams plugin's experiment and session records, in this writer's own event file."""
         if self._writer is not None:
-            self._writer.add_hparams(dict(hparams), {}, name=".")
+            for summary in hparams_summaries(dict(hparams), {}):
+                self._writer.file_writer.add_summary(summary)
 
     def flush(self) -> None:
         if self._writer is not None:
@@ -54,7 +57,7 @@ class Progress:
     """Training speed and ETA measured after compilation and excluding evaluation.
 
     The clock starts when the first step of this process has finished (``start``); ``pause`` brackets
-    evaluations, whose mean duration is added to the ETA for each evaluation still to come.
+    evaluations, the latest of whose durations is added to the ETA for each evaluation still to come.
     """
 
     def __init__(self, *, first_step: int, num_train_steps: int, batch_size: int):
@@ -88,7 +91,7 @@ class Progress:
         rate = self.steps_per_second(step)
         if rate is None:
             return text
-        evals = evals_left * (sum(self._eval_seconds) / len(self._eval_seconds)) if self._eval_seconds else 0.0
+        evals = evals_left * self._eval_seconds[-1] if self._eval_seconds else 0.0  # the first one compiles
         return (f"{text}  {rate * self._batch_size:,.0f} img/s  {rate:.2f} steps/s  "
                 f"ETA {format_duration((self._total - step) / rate + evals)}")
 

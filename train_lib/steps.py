@@ -83,15 +83,15 @@ def make_train_step(
     )
 
 
-def make_eval_step(model: nn.Module, *, mesh: Mesh, state_shardings: Any) -> Callable[[TrainState, Batch], Metrics]:
-    """``eval_step(state, batch) -> sums`` over the examples whose ``mask`` is set (padding excluded).
+def make_eval_step(model: nn.Module, *, mesh: Mesh) -> Callable[[dict[str, Any], Batch], Metrics]:
+    """``eval_step(variables, batch) -> sums`` over the examples whose ``mask`` is set (padding excluded).
 
-    Sums: ``top1``/``top5`` correct counts, cross-entropy ``loss`` (no smoothing) and ``examples``; the
-    moving average of the variables (params and BN statistics) is evaluated when kept.
+    ``variables`` are the model variables to evaluate (``TrainState.eval_variables``: the moving average
+    when kept). Sums: ``top1``/``top5`` correct counts, cross-entropy ``loss`` (no smoothing), ``examples``.
     """
 
-    def eval_step(state: TrainState, batch: Batch) -> Metrics:
-        logits = model.apply(state.eval_variables, batch["image"], train=False)
+    def eval_step(variables: dict[str, Any], batch: Batch) -> Metrics:
+        logits = model.apply(variables, batch["image"], train=False)
         labels, mask = batch["label"], batch["mask"].astype(jnp.float32)
         ce = losses.cross_entropy(logits, labels, num_classes=logits.shape[-1], label_smoothing=0.0)
         top5 = jax.lax.top_k(logits, min(5, logits.shape[-1]))[1]
@@ -102,9 +102,5 @@ def make_eval_step(model: nn.Module, *, mesh: Mesh, state_shardings: Any) -> Cal
             "examples": jnp.sum(mask),
         }
 
-    return jax.jit(
-        eval_step,
-        in_shardings=(state_shardings, partitioning.batch_sharded(mesh)),
-        out_shardings=partitioning.replicated(mesh),
-    )
-
+    replicated = partitioning.replicated(mesh)
+    return jax.jit(eval_step, in_shardings=(replicated, partitioning.batch_sharded(mesh)), out_shardings=replicated)

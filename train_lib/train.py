@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import sys
 import time
 from typing import Any
 
@@ -21,7 +23,7 @@ from train_lib import (
 )
 from train_lib.config_validation import ConfigError
 from train_lib.preemption import PreemptionGuard
-from train_lib.state import TrainState, create_train_state
+from train_lib.state import TrainState, create_train_state, initial_variables
 
 CHECKPOINT_CHOICES = ("latest", "best")
 
@@ -93,20 +95,48 @@ def evaluate(
     devices: list[jax.Device] | None = None,
 ) -> dict[str, Any]:
     """Exact eval (every example once) of checkpoint ``checkpoint`` ('latest', 'best' or a step number)
-    of ``workdir_path``; returns the metrics. Raises ConfigError when there is no such checkpoint."""
+    of ``workdir_path``; returns the metrics. Reads the checkpoint's variables only (its moving average when
+    it keeps one), so training-only fields may differ from the run's; creates and moves nothing.
+
+    Raises ConfigError when there is no such checkpoint or the model differs from the one in the workdir's
+    ``config.json``; CheckpointReadError when the checkpoint cannot be read or is corrupt.
+    """
     workdir_path = workdir.resolve(workdir_path)
     mesh = partitioning.create_mesh(devices)
     validated = config_validation.validate_config(
         config, data_source=data_source, device_count=mesh.size, process_count=jax.process_count())
-    with checkpointing.Checkpointer(workdir_path, keep=config.keep_checkpoints,
-                                    keep_best=config.keep_best_checkpoint) as checkpointer:
+    if not workdir.saved_steps(workdir_path):
+        raise ConfigError(f"--workdir={workdir_path} has no checkpoints to evaluate")
+    workdir.check_same_model(workdir_path, config)
+    with checkpointing.Checkpointer(workdir_path, keep=config.keep_checkpoints, keep_best=config.keep_best_checkpoint,
+                                    read_only=True) as checkpointer:
         step = checkpoint_step(checkpointer, checkpoint, workdir_path)
-        run = _build(config, workdir_path, validated, mesh=mesh, data_source=data_source)
-        state = checkpointer.restore(step, run.abstract_state)
-        if state is None:
-            raise ConfigError(f"checkpoint {step} in {checkpointer.directory} is corrupt (moved aside)")
-    eval_step = steps.make_eval_step(run.model, mesh=mesh, state_shardings=run.shardings)
-    return _evaluate(run, eval_step, state, data_source)
+        variables, _ = restore_eval_variables(checkpointer, step, validated.model,
+                                              image_size=config.data.image_size, mesh=mesh)
+    eval_step = steps.make_eval_step(validated.model, mesh=mesh)
+    batches = data_source.create_eval_iterator(config.data, global_batch_size=config.eval_batch_size)
+    return metrics.summarize_eval([eval_step(variables, partitioning.global_batch(b, mesh)) for b in batches],
+                                  step=step)
+
+
+def restore_eval_variables(checkpointer: checkpointing.Checkpointer, step: int, model, *, image_size: int,
+                           mesh) -> tuple[dict[str, Any], bool]:
+    """The variables to evaluate from checkpoint ``step``: its ``ema`` when it keeps one, else ``params`` and
+    ``batch_stats``; returns (variables, whether they are the moving average). Raises ConfigError when the
+    checkpoint holds another model's variables."""
+    abstract = jax.eval_shape(lambda key: initial_variables(model, rng=key, image_size=image_size), jax.random.key(0))
+    sharding = partitioning.replicated(mesh)
+    variables = jax.tree.map(lambda leaf: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=sharding),
+                             {"params": abstract["params"], "batch_stats": abstract.get("batch_stats", {})})
+    try:
+        return checkpointer.restore_parts(step, {"ema": variables})["ema"], True
+    except checkpointing.CheckpointMismatchError:  # no moving average kept (or another model: said below)
+        pass
+    try:
+        restored = checkpointer.restore_parts(step, {name: tree for name, tree in variables.items() if tree})
+    except checkpointing.CheckpointMismatchError as error:
+        raise ConfigError(f"{error}: the checkpoint holds another model's variables") from None
+    return {"batch_stats": {}, **restored}, False
 
 
 def checkpoint_step(checkpointer: checkpointing.Checkpointer, checkpoint: str, workdir_path: str) -> int:
@@ -190,7 +220,7 @@ def _restore_weights(run: _Run, checkpointer: checkpointing.Checkpointer, step: 
 
 def _evaluate(run: _Run, eval_step, state: TrainState, data_source) -> dict[str, Any]:
     batches = data_source.create_eval_iterator(run.config.data, global_batch_size=run.config.eval_batch_size)
-    sums = [eval_step(state, partitioning.global_batch(batch, run.mesh)) for batch in batches]
+    sums = [eval_step(state.eval_variables, partitioning.global_batch(batch, run.mesh)) for batch in batches]
     return metrics.summarize_eval(sums, step=int(jax.device_get(state.step)))
 
 
@@ -206,7 +236,7 @@ def _train(run: _Run, checkpointer: checkpointing.Checkpointer, *, data_source, 
         label_smoothing=config.label_smoothing, weight_decay=config.weight_decay,
         weight_decay_params=config.weight_decay_params, bn_mode=config.bn_mode, ema_decay=config.ema_decay,
         ema_warmup=config.ema_warmup)
-    eval_step = steps.make_eval_step(run.model, mesh=run.mesh, state_shardings=run.shardings)
+    eval_step = steps.make_eval_step(run.model, mesh=run.mesh)
     eval_every = max(1, round(config.eval_every_epochs * run.steps_per_epoch))
     total = run.num_train_steps
     state_bytes = checkpointing.state_nbytes(run.abstract_state)
@@ -284,7 +314,8 @@ def _train(run: _Run, checkpointer: checkpointing.Checkpointer, *, data_source, 
     workdir.write_results(run.workdir, results)
     checkpointer.wait()
     writer.flush()
-    _log_summary(run, results, checkpointer, seconds=time.perf_counter() - launched, progress=progress)
+    _log_summary(run, results, checkpointer, start_step=start_step, seconds=time.perf_counter() - launched,
+                 progress=progress)
     return results
 
 
@@ -299,18 +330,29 @@ def _write_overview(run: _Run, writer: reporting.TensorBoardWriter, counts) -> N
                           "num_train_steps": run.num_train_steps, "steps_per_epoch": run.steps_per_epoch})
 
 
-def _log_summary(run: _Run, results: dict, checkpointer, *, seconds: float, progress: reporting.Progress) -> None:
+def _tensorboard_command() -> str:
+    """``tensorboard`` of this interpreter's environment (a venv's is not on PATH unless activated)."""
+    beside = os.path.join(os.path.dirname(sys.executable), "tensorboard")
+    if not os.path.exists(beside):
+        return "tensorboard"
+    relative = os.path.relpath(beside)
+    return beside if relative.startswith("..") else relative
+
+
+def _log_summary(run: _Run, results: dict, checkpointer, *, start_step: int, seconds: float,
+                 progress: reporting.Progress) -> None:
     final, best = results["final"], results["best"]
     compile_note = f" (first step incl. compilation {progress.compile_seconds:.1f} s)" if progress.compile_seconds else ""
     lines = [
-        f"Done: {run.config.model} on {run.info.name}, {run.num_train_steps} steps in "
+        f"Done: {run.config.model} on {run.info.name}, steps {start_step} → {run.num_train_steps} in "
         f"{reporting.format_duration(seconds)}{compile_note}.",
         f"  final  {reporting.format_eval(final)}",
         f"  best   {reporting.format_eval(best)}",
         f"  results      {epath.Path(run.workdir) / workdir.RESULTS_FILE}",
-        f"  checkpoints  {checkpointer.directory} (steps {', '.join(map(str, checkpointer.all_steps()))})",
+        f"  checkpoints  {checkpointer.directory} (steps {', '.join(map(str, checkpointer.all_steps()))}; best "
+        f"{checkpointer.best_step()})",
         f"  config       {epath.Path(run.workdir) / workdir.CONFIG_FILE}",
-        f"  TensorBoard  tensorboard --logdir={run.workdir}",
+        f"  TensorBoard  {_tensorboard_command()} --logdir={run.workdir}",
     ]
     reporting.log_summary(lines)
 

@@ -36,12 +36,16 @@ def check_writable(workdir: str) -> None:
     """Creates ``workdir`` if needed and writes a probe file in it and in its ``checkpoints/``; raises
     ConfigError naming the path and the cause when it is a file, cannot be created or is not writable."""
     path = epath.Path(workdir)
-    if path.exists() and not path.is_dir():
-        raise ConfigError(f"--workdir={workdir} is a file; valid: a directory (new or existing)")
     try:
+        if path.exists() and not path.is_dir():
+            raise ConfigError(f"--workdir={workdir} is a file; valid: a directory (new or existing)")
         path.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ConfigError(f"--workdir={workdir} is not writable: {error.strerror or error}") from error
+    except Exception as error:  # noqa: BLE001 — remote file systems (gs://) raise their own error types
+        if isinstance(error, ConfigError):
+            raise
+        raise ConfigError(f"--workdir={workdir} cannot be used: {' '.join(str(error).split())[:300]}") from error
     for directory in (path, path / "checkpoints"):
         if not directory.is_dir():
             continue
@@ -96,6 +100,19 @@ def check_resumable(workdir: str, config: ml_collections.ConfigDict) -> list[str
             f"with that config, use a new --workdir, or pass --config.allow_config_change=True to continue from "
             f"step {steps[-1]} with this one")
     return changes
+
+
+# What fixes the variables a checkpoint holds: a config that differs here cannot evaluate it.
+MODEL_FIELDS = ("model", "model_kwargs", "data.image_size")
+
+
+def check_same_model(workdir: str, config: ml_collections.ConfigDict) -> None:
+    """Raises ConfigError naming the differences when ``workdir``'s ``config.json`` trained another model."""
+    stored = read_config(workdir)
+    changes = [change for change in config_changes(stored, config) if change.startswith(MODEL_FIELDS)] if stored else []
+    if changes:
+        raise ConfigError(f"{workdir} was trained with another model ({'; '.join(changes)}): use the config it was "
+                          f"trained with (its {CONFIG_FILE})")
 
 
 def write_results(workdir: str, results: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 import input_pipeline
+from input_pipeline import default_data_config, validate_data_config
 
 
 def test_every_dataset_has_info_and_a_valid_default_config():
@@ -65,3 +66,24 @@ def test_import_has_no_tensorflow_and_no_side_effects():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("eval_split", "validation", "eval_split='validation': no split 'validation'; valid: train, test"),
+    ("train_split", "train+bogus[:10%]", "train_split='train+bogus[:10%]': no split 'bogus'"),
+    ("crop_area_range", (0.9, 0.1), "crop_area_range=(0.9, 0.1); valid: (low, high) with 0 < low ≤ high ≤ 1.0"),
+    ("crop_area_range", (0.5,), "crop_area_range=(0.5,); valid: (low, high)"),
+    ("crop_aspect_ratio_range", (0.0, 2.0), "crop_aspect_ratio_range=(0.0, 2.0); valid: (low, high)"),
+])
+def test_bad_splits_and_crop_ranges_are_named(field, value, message):
+    data = default_data_config("digits")
+    data[field] = value
+    with pytest.raises(ValueError) as error:
+        validate_data_config(data, global_batch_size=8, process_count=1)
+    assert message in str(error.value)
+
+
+def test_split_expressions_of_known_splits_pass():
+    data = default_data_config("svhn_cropped")
+    data.train_split = "train+extra[:50%]"
+    validate_data_config(data, global_batch_size=8, process_count=1)

@@ -55,6 +55,7 @@ def test_config_argument_sets_model_options():
     (["--config.seed.x=1"], "config.seed is a value, not a group of fields"),
     (["--mode=predict"], "--mode"),
     (["stray"], "unexpected arguments: stray"),
+    (["--workdir="], "--workdir is required: a directory path"),
 ])
 def test_bad_flags_are_one_line(args, message):
     with pytest.raises(command_line.UsageError) as error:

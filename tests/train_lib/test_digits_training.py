@@ -30,6 +30,9 @@ def test_digits_loss_falls(tmp_path):
     assert final["examples"] == input_pipeline.get_dataset_info("digits").num_eval_examples
     assert final["top1"] > 0.15, results  # chance is 0.1
     assert logged(tmp_path, "eval/top1")[-1] == pytest.approx(final["top1"])
+    events = event_accumulator.EventAccumulator(str(tmp_path))
+    events.Reload()
+    assert events.PluginTagToContent("hparams"), "the hparams (config, params, MAdds) are in the event file"
 
 
 def test_eval_mode_evaluates_latest_best_and_named_checkpoints(tmp_path):

@@ -11,7 +11,7 @@ import orbax.checkpoint as ocp
 import pytest
 
 import train_fakes
-from train_lib import ConfigError, DivergenceError, checkpointing, metrics, train_and_evaluate
+from train_lib import ConfigError, DivergenceError, checkpointing, evaluate, metrics, train_and_evaluate
 
 STEPS = 8  # checkpoints at 4 and 8 (tiny_config: 4 steps per epoch, eval every epoch)
 
@@ -136,3 +136,30 @@ def test_diverging_run_keeps_the_last_good_checkpoint(tmp_path):
     config = train_fakes.tiny_config(num_train_steps=8, checkpoint_every_steps=2, log_every_steps=1, divergence_factor=1.05)
     with pytest.raises(DivergenceError, match="above the divergence limit .* last good checkpoint"):
         train_and_evaluate(config, str(tmp_path), data_source=train_fakes.FakeDataSource())
+
+
+def test_best_checkpoint_is_known_after_a_restart(workdir):
+    best = json.loads((workdir / "results.json").read_text())["best"]
+    with checkpointing.Checkpointer(str(workdir), keep=1, keep_best=True) as checkpointer:  # a fresh manager
+        assert checkpointer.best_step() == best["step"]
+
+
+def test_eval_of_another_model_is_refused(workdir):
+    config = train_fakes.tiny_config()
+    config.model_kwargs.width = 16
+    with pytest.raises(ConfigError, match=r"was trained with another model \(model_kwargs.width '\(absent\)' → 16\)"):
+        evaluate(config, str(workdir), data_source=train_fakes.FakeDataSource())
+
+
+def test_eval_of_a_corrupt_checkpoint_stops_and_moves_nothing(workdir):
+    for data in (workdir / "checkpoints" / "8").rglob("d/*"):
+        data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
+    with pytest.raises(checkpointing.CheckpointReadError, match="checkpoint 8 in .* is corrupt"):
+        evaluate(train_fakes.tiny_config(), str(workdir), data_source=train_fakes.FakeDataSource())
+    assert saved_steps(workdir) == [4, 8] and not (workdir / checkpointing.QUARANTINE_DIR).exists()
+
+
+def test_eval_needs_only_the_variables(workdir):
+    results = json.loads((workdir / "results.json").read_text())["final"]
+    other_training = train_fakes.tiny_config(optimizer="rmsprop", learning_rate=0.5)  # training-only fields
+    assert evaluate(other_training, str(workdir), data_source=train_fakes.FakeDataSource()) == results
