@@ -7,7 +7,6 @@ Exit status: 0 done (or stopped by SIGTERM after saving), 1 training or I/O fail
 """
 
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -24,13 +23,8 @@ def parse_flags(argv: list[str]) -> list[str]:
     try:
         command_line.parse(argv, FLAGS)
     except command_line.UsageError as error:
-        sys.exit(_usage_error(str(error)))
+        command_line.exit_with_error("main.py", error)
     return argv[:1]
-
-
-def _usage_error(message: str) -> int:
-    print(f"main.py: error: {message}", file=sys.stderr)
-    return 2
 
 
 def _is_multi_process_environment() -> bool:
@@ -46,7 +40,8 @@ def main(argv):
         try:
             jax.distributed.initialize()
         except (ValueError, RuntimeError) as error:
-            sys.exit(_usage_error(f"--multi_process: jax.distributed.initialize() failed: {' '.join(str(error).split())}"))
+            command_line.exit_with_error("main.py", command_line.UsageError(
+                f"--multi_process: jax.distributed.initialize() failed: {' '.join(str(error).split())}"))
     from input_pipeline.tensorflow_setup import import_tensorflow
 
     import_tensorflow()
@@ -68,11 +63,9 @@ def main(argv):
             logging.info("eval  %s", train_lib.format_eval(results))
         else:
             train_lib.train_and_evaluate(FLAGS.config, FLAGS.workdir, data_source=input_pipeline)
-    except train_lib.ConfigError as error:
-        sys.exit(_usage_error(str(error)))
-    except (train_lib.DivergenceError, checkpointing.CheckpointReadError, checkpointing.CheckpointWriteError) as error:
-        print(f"main.py: {type(error).__name__}: {error}", file=sys.stderr)
-        sys.exit(1)
+    except (train_lib.ConfigError, train_lib.DivergenceError, checkpointing.CheckpointReadError,
+            checkpointing.CheckpointWriteError) as error:
+        command_line.exit_with_error("main.py", error)
 
 
 if __name__ == "__main__":

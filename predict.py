@@ -11,7 +11,6 @@ Exit status: 0 done, 1 unreadable checkpoint files, 2 bad flags, workdir, checkp
 
 import os
 import re
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -60,12 +59,7 @@ def parse_flags(argv: list[str]) -> list[str]:
     try:
         return argv[:1] + parse(argv, FLAGS)
     except command_line.UsageError as error:
-        sys.exit(_usage_error(str(error)))
-
-
-def _usage_error(message: str) -> int:
-    print(f"predict.py: error: {message}", file=sys.stderr)
-    return 2
+        command_line.exit_with_error("predict.py", error)
 
 
 def load_config(workdir_path: str) -> ml_collections.ConfigDict:
@@ -163,11 +157,8 @@ def main(argv: list[str]) -> None:
             mesh = partitioning.create_mesh(jax.local_devices()[:1])
             variables, is_ema = restore_eval_variables(checkpointer, step, model,
                                                        image_size=config.data.image_size, mesh=mesh)
-    except ConfigError as error:
-        sys.exit(_usage_error(str(error)))
-    except checkpointing.CheckpointReadError as error:
-        print(f"predict.py: {type(error).__name__}: {error}", file=sys.stderr)
-        sys.exit(1)
+    except (ConfigError, checkpointing.CheckpointReadError) as error:
+        command_line.exit_with_error("predict.py", error)
     names = label_names(config.data, info.num_classes)
     logging.info("%s on %s, checkpoint %d of %s%s.", config.model, info.name, step, workdir_path,
                  " (moving average)" if is_ema else "")

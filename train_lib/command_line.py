@@ -11,8 +11,10 @@ import difflib
 import logging as python_logging
 import os
 import re
+import sys
 import time
 from collections.abc import Sequence
+from typing import NoReturn
 
 import ml_collections
 from absl import flags, logging
@@ -26,6 +28,16 @@ _REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 class UsageError(ValueError):
     """A command-line mistake; the message is one line."""
+
+
+def exit_with_error(program: str, error: Exception) -> NoReturn:
+    """Ends ``program`` with one stderr line: status 2 for bad input (UsageError, ConfigError — any
+    ValueError), 1 for a failure of the run itself (divergence, unreadable or unwritable files)."""
+    if isinstance(error, ValueError):
+        print(f"{program}: error: {error}", file=sys.stderr)
+        sys.exit(2)
+    print(f"{program}: {type(error).__name__}: {error}", file=sys.stderr)
+    sys.exit(1)
 
 
 def define_flags(flag_values: flags.FlagValues, argv: Sequence[str] | None = None) -> None:

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import jax
-from absl import logging
 from tensorboardX import SummaryWriter
 from tensorboardX.summary import hparams as hparams_summaries
 
@@ -98,8 +97,3 @@ class Progress:
     def scalars(self, step: int) -> dict[str, float]:
         rate = self.steps_per_second(step)
         return {} if rate is None else {"train/steps_per_sec": rate, "train/images_per_sec": rate * self._batch_size}
-
-
-def log_summary(lines: list[str]) -> None:
-    for line in lines:
-        logging.info("%s", line)

@@ -246,8 +246,8 @@ def _train(run: _Run, checkpointer: checkpointing.Checkpointer, *, data_source, 
                  counts.madds / 1e6, config.data.image_size, run.info.name, start_step, total, run.steps_per_epoch,
                  total / run.steps_per_epoch, config.batch_size, run.mesh.size, jax.devices()[0].platform,
                  jax.process_count())
-    results = workdir.read_results(run.workdir) or {}
-    best = results.get("best") if results.get("best", {}).get("step", math.inf) <= start_step else None
+    previous_best = (workdir.read_results(run.workdir) or {}).get("best")  # evals after start_step are redone
+    best = previous_best if previous_best and previous_best["step"] <= start_step else None
     final = None
     progress = reporting.Progress(first_step=start_step, num_train_steps=total, batch_size=config.batch_size)
     pending: list[dict[str, jax.Array]] = []
@@ -354,5 +354,6 @@ def _log_summary(run: _Run, results: dict, checkpointer, *, start_step: int, sec
         f"  config       {epath.Path(run.workdir) / workdir.CONFIG_FILE}",
         f"  TensorBoard  {_tensorboard_command()} --logdir={run.workdir}",
     ]
-    reporting.log_summary(lines)
+    for line in lines:
+        logging.info("%s", line)
 

@@ -37,15 +37,15 @@ def check_writable(workdir: str) -> None:
     ConfigError naming the path and the cause when it is a file, cannot be created or is not writable."""
     path = epath.Path(workdir)
     try:
-        if path.exists() and not path.is_dir():
-            raise ConfigError(f"--workdir={workdir} is a file; valid: a directory (new or existing)")
-        path.mkdir(parents=True, exist_ok=True)
+        is_file = path.exists() and not path.is_dir()
+        if not is_file:
+            path.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ConfigError(f"--workdir={workdir} is not writable: {error.strerror or error}") from error
     except Exception as error:  # noqa: BLE001 — remote file systems (gs://) raise their own error types
-        if isinstance(error, ConfigError):
-            raise
         raise ConfigError(f"--workdir={workdir} cannot be used: {' '.join(str(error).split())[:300]}") from error
+    if is_file:
+        raise ConfigError(f"--workdir={workdir} is a file; valid: a directory (new or existing)")
     for directory in (path, path / "checkpoints"):
         if not directory.is_dir():
             continue
