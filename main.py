@@ -13,7 +13,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import jax  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
-from train_lib import command_line, host_memory  # noqa: E402
+from runtime import host_memory  # noqa: E402
+from train_lib import command_line  # noqa: E402
 
 FLAGS = flags.FLAGS
 command_line.define_flags(FLAGS)
@@ -58,9 +59,9 @@ def main(argv):
         if FLAGS.mode == "check":
             train_lib.check_config(FLAGS.config, FLAGS.workdir, data_source=input_pipeline)
         elif FLAGS.mode == "eval":
-            results = train_lib.evaluate(FLAGS.config, FLAGS.workdir, data_source=input_pipeline,
-                                         checkpoint=FLAGS.checkpoint)
-            logging.info("eval  %s", train_lib.format_eval(results))
+            eval_metrics = train_lib.evaluate(FLAGS.config, FLAGS.workdir, data_source=input_pipeline,
+                                              checkpoint=FLAGS.checkpoint)
+            logging.info("eval  %s", train_lib.format_eval(eval_metrics))
         else:
             train_lib.train_and_evaluate(FLAGS.config, FLAGS.workdir, data_source=input_pipeline)
     except (train_lib.ConfigError, train_lib.DivergenceError, checkpointing.CheckpointReadError,

@@ -150,17 +150,17 @@ def main(argv: list[str]) -> None:
             step = checkpoint_step(checkpointer, FLAGS.checkpoint, workdir_path)
             images = read_images(paths, config.data)
             try:
-                info = input_pipeline.get_dataset_info(config.data.name)
+                spec = input_pipeline.get_dataset_spec(config.data.name)
             except ValueError as error:
                 raise ConfigError(f"data: {error}") from None
-            model = build_model(config, num_classes=info.num_classes)
+            model = build_model(config, num_classes=spec.num_classes)
             mesh = partitioning.create_mesh(jax.local_devices()[:1])
             variables, is_ema = restore_eval_variables(checkpointer, step, model,
                                                        image_size=config.data.image_size, mesh=mesh)
     except (ConfigError, checkpointing.CheckpointReadError) as error:
         command_line.exit_with_error("predict.py", error)
-    names = label_names(config.data, info.num_classes)
-    logging.info("%s on %s, checkpoint %d of %s%s.", config.model, info.name, step, workdir_path,
+    names = label_names(config.data, spec.num_classes)
+    logging.info("%s on %s, checkpoint %d of %s%s.", config.model, spec.name, step, workdir_path,
                  " (moving average)" if is_ema else "")
     probabilities = predict(model, variables, images, batch_size=config.eval_batch_size)
     print("\n\n".join(format_predictions(path, p, names) for path, p in zip(paths, probabilities)))

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from lightnets import ops
-from train_lib import host_memory
+from runtime import host_memory
 
 RESULTS_DIR = pathlib.Path(__file__).resolve().parent / "results"
 

@@ -32,7 +32,7 @@ import jax.numpy as jnp
 
 from benchmarks import common
 from lightnets import ops
-from train_lib import host_memory
+from runtime import host_memory
 
 SPATIAL = 56
 NUM_BLOCKS = 10

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 
 from benchmarks import common
 from lightnets import ops
-from train_lib import host_memory
+from runtime import host_memory
 
 
 @dataclasses.dataclass(frozen=True)

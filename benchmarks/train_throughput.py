@@ -37,7 +37,8 @@ import optax
 from benchmarks import common, torch_peers
 from lightnets.analysis import count_model
 from lightnets.registry import create_model
-from train_lib import host_memory, partitioning
+from runtime import host_memory
+from train_lib import partitioning
 from train_lib.state import create_train_state
 from train_lib.steps import make_train_step
 

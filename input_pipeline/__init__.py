@@ -7,14 +7,14 @@ on first access, so train_lib can read dataset facts and configs on machines wit
 import importlib
 
 from input_pipeline.config import default_data_config, validate_data_config
-from input_pipeline.datasets import DATASET_NAMES, DatasetInfo, get_dataset_info
+from input_pipeline.datasets import DATASET_NAMES, DatasetSpec, get_dataset_spec
 
 _PIPELINE_FUNCTIONS = ("create_train_iterator", "create_eval_iterator", "steps_per_epoch", "check_data_available")
 
 __all__ = [
     "DATASET_NAMES",
-    "DatasetInfo",
-    "get_dataset_info",
+    "DatasetSpec",
+    "get_dataset_spec",
     "default_data_config",
     "validate_data_config",
     *_PIPELINE_FUNCTIONS,

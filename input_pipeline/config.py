@@ -3,7 +3,7 @@
 import ml_collections
 from ml_collections import config_dict
 
-from input_pipeline.datasets import check_dataset_name, get_dataset_info
+from input_pipeline.datasets import get_dataset_spec
 
 TRAIN_PREPROCESS = ("inception_crop", "pad_and_crop", "none")
 EVAL_PREPROCESS = ("resize_center_crop", "none")
@@ -66,8 +66,7 @@ def default_data_config(name: str) -> ml_collections.ConfigDict:
       prefetch: batches prepared ahead of the consumer.
       cache: keep the encoded split in memory after the first pass.
     """
-    check_dataset_name(name)
-    info = get_dataset_info(name)
+    spec = get_dataset_spec(name)
     train_preprocess, eval_preprocess, random_flip, shuffle_buffer, cache = _RECIPES[name]
     mean, std = _MEAN_STD[name]
     return ml_collections.ConfigDict(
@@ -75,9 +74,9 @@ def default_data_config(name: str) -> ml_collections.ConfigDict:
             "name": name,
             "data_dir": config_dict.placeholder(str),
             "manual_dir": config_dict.placeholder(str),
-            "train_split": info.train_split,
-            "eval_split": info.eval_split,
-            "image_size": info.image_size,
+            "train_split": spec.train_split,
+            "eval_split": spec.eval_split,
+            "image_size": spec.image_size,
             "train_preprocess": train_preprocess,
             "eval_preprocess": eval_preprocess,
             "crop_area_range": (0.08, 1.0),
@@ -99,11 +98,15 @@ def default_data_config(name: str) -> ml_collections.ConfigDict:
     )
 
 
-def validate_data_config(data: ml_collections.ConfigDict, *, global_batch_size: int, process_count: int) -> None:
-    """Raises ValueError (one line naming the bad value and the valid ones) before any data work."""
-    check_dataset_name(data.name)
+def validate_data_config(data: ml_collections.ConfigDict) -> None:
+    """Checks every field of `data`; raises ValueError (one line naming the bad value and the valid ones).
+
+    Reads no data. Call it once per run before creating iterators (train_lib's `validate_config` does):
+    the iterators trust a validated config and do not check it again.
+    """
+    spec = get_dataset_spec(data.name)
     for field in ("train_split", "eval_split"):
-        _check_split(field, data[field], get_dataset_info(data.name).splits)
+        _check_split(field, data[field], tuple(spec.splits))
     for field, highest in (("crop_area_range", 1.0), ("crop_aspect_ratio_range", float("inf"))):
         low, high = (tuple(data[field]) + (None, None))[:2]
         if len(data[field]) != 2 or not (isinstance(low, (int, float)) and isinstance(high, (int, float))
@@ -114,12 +117,6 @@ def validate_data_config(data: ml_collections.ConfigDict, *, global_batch_size: 
     _check_choice("normalization", data.normalization, NORMALIZATIONS)
     _check_choice("resize_method", data.resize_method, RESIZE_METHODS)
     _check_choice("on_corrupt", data.on_corrupt, ON_CORRUPT)
-    if process_count < 1:
-        raise ValueError(f"process_count={process_count}; must be ≥ 1")
-    if global_batch_size < 1 or global_batch_size % process_count:
-        raise ValueError(
-            f"global_batch_size={global_batch_size} must be a positive multiple of process_count={process_count}"
-        )
     if data.normalization == "mean_std" and not (len(data.mean) == len(data.std) == 3 and min(data.std) > 0):
         raise ValueError(f"mean={data.mean}, std={data.std}; need 3 values each and std > 0")
     if not 0 < data.eval_crop_ratio <= 1:

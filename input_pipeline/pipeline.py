@@ -13,7 +13,6 @@ import numpy as np
 import tensorflow as tf
 
 from input_pipeline import corrupt_images, eval_padding, recipes, sources
-from input_pipeline.config import validate_data_config
 
 _LAST_EPOCH = np.iinfo(np.int64).max
 
@@ -31,12 +30,14 @@ def create_train_iterator(
 
     Each process reads ⌊N/P⌋ examples per epoch (tfds.split_for_jax_process with drop_remainder); batches
     run on across epoch boundaries, so step s holds examples s·B … (s+1)·B − 1 of the stream.
+
+    `data` must have passed `validate_data_config` (train_lib's `validate_config` runs it once per run); it
+    is trusted here, not checked again. Only the arguments are checked (a ValueError naming the bad one).
     """
-    process_index, process_count = _process(process_index, process_count)
-    validate_data_config(data, global_batch_size=global_batch_size, process_count=process_count)
     if start_step < 0:
-        raise ValueError(f"start_step={start_step}; must be ≥ 0")
-    local_batch_size = global_batch_size // process_count
+        raise ValueError(f"start_step={start_step}; valid: ≥ 0")
+    process_index, process_count = _process(process_index, process_count)
+    local_batch_size = _local_batch_size(global_batch_size, process_count)
     builder = sources.prepared_builder(data)
     examples = sources.process_examples(
         builder, data.train_split, process_index=process_index, process_count=process_count, drop_remainder=True
@@ -79,10 +80,12 @@ def create_eval_iterator(
 
     All processes yield the same number of batches; across processes every eval example appears exactly
     once with mask=True (eval_padding). With on_corrupt='skip' an undecodable example is not counted.
+
+    `data` must have passed `validate_data_config` (train_lib's `validate_config` runs it once per run); it
+    is trusted here, not checked again. Only the arguments are checked (a ValueError naming the bad one).
     """
     process_index, process_count = _process(process_index, process_count)
-    validate_data_config(data, global_batch_size=global_batch_size, process_count=process_count)
-    local_batch_size = global_batch_size // process_count
+    local_batch_size = _local_batch_size(global_batch_size, process_count)
     builder = sources.prepared_builder(data)
     whole_split = sources.process_examples(builder, data.eval_split, process_index=0, process_count=1, drop_remainder=False)
     num_batches = eval_padding.num_eval_batches(
@@ -102,18 +105,30 @@ def create_eval_iterator(
 
 
 def steps_per_epoch(data, global_batch_size: int) -> int:
-    """Whole global batches in one pass over `data.train_split` (⌊N / global_batch_size⌋, at least 1)."""
+    """Whole global batches in one pass over `data.train_split` (⌊N / global_batch_size⌋, at least 1); prepares
+    the dataset on first use. `data` is trusted, as by the iterators."""
     builder = sources.prepared_builder(data)
     whole_split = sources.process_examples(builder, data.train_split, process_index=0, process_count=1, drop_remainder=False)
     return max(1, sources.count_examples(whole_split) // global_batch_size)
 
 
 def _process(process_index: int | None, process_count: int | None) -> tuple[int, int]:
+    """(process_index, process_count), JAX's where None; raises ValueError for an impossible pair."""
     process_index = jax.process_index() if process_index is None else process_index
     process_count = jax.process_count() if process_count is None else process_count
+    if process_count < 1:
+        raise ValueError(f"process_count={process_count}; valid: ≥ 1")
     if not 0 <= process_index < process_count:
         raise ValueError(f"process_index={process_index}; valid: 0 … {process_count - 1}")
     return process_index, process_count
+
+
+def _local_batch_size(global_batch_size: int, process_count: int) -> int:
+    """This process's share of the global batch; raises ValueError unless every process gets the same one."""
+    if global_batch_size < 1 or global_batch_size % process_count:
+        raise ValueError(f"global_batch_size={global_batch_size} must be a positive multiple of "
+                         f"process_count={process_count}")
+    return global_batch_size // process_count
 
 
 def _derive_seed(seed_pair: tf.Tensor) -> tf.Tensor:

@@ -117,25 +117,6 @@ def decode_and_random_resized_crop(
     return resize(decode_and_crop(image_bytes, window), [size, size], method=resize_method)
 
 
-def resize_and_center_crop(image: tf.Tensor, *, size: int, crop_ratio: float, resize_method: str) -> tf.Tensor:
-    """Resizes the shorter side to ``round(size / crop_ratio)`` then takes the centre [size, size].
-
-    ImageNet eval: 256 then centre 224 (``crop_ratio`` = 0.875); Tiny-ImageNet: centre 56 of 64.
-    """
-    shape = tf.shape(image)
-    height, width = tf.cast(shape[0], tf.float32), tf.cast(shape[1], tf.float32)
-    scale = tf.round(size / crop_ratio) / tf.minimum(height, width)
-    new_size = tf.cast(tf.round(tf.stack([height * scale, width * scale])), tf.int32)
-    image = tf.cond(
-        tf.reduce_all(tf.equal(new_size, shape[:2])),
-        lambda: tf.cast(image, tf.float32),
-        lambda: resize(image, new_size, method=resize_method),
-    )
-    offset_h = (new_size[0] - size) // 2
-    offset_w = (new_size[1] - size) // 2
-    return tf.image.crop_to_bounding_box(image, offset_h, offset_w, size, size)
-
-
 def pad_and_random_crop(image: tf.Tensor, *, seed: tf.Tensor, size: int, padding: int) -> tf.Tensor:
     """Zero-pads ``padding`` pixels per side, then a random [size, size] crop (CIFAR standard); float32."""
     padded = tf.pad(tf.cast(image, tf.float32), [[padding, padding], [padding, padding], [0, 0]])

@@ -15,54 +15,82 @@ Table 1), parameterised so that one implementation serves every family built on 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import NamedTuple, Protocol, runtime_checkable
 
 import flax.linen as nn
 import jax
-import jax.numpy as jnp
 
-from lightnets.layers import NormFactory
-from lightnets.ops import GroupedConv, SqueezeExcite, activation, channel_shuffle, depthwise_conv
-from lightnets.ops.padding import Padding
+from lightnets.layers import Block, ModuleFactory
+from lightnets.ops import activation, channel_shuffle
 
-# (in_features, out_features, name) -> a linear 1×1 layer; the default is a dense GroupedConv.
+# (in_features, out_features, name) -> a linear 1×1 layer; the default is the block's dense ``conv``.
 PointwiseFactory = Callable[[int, int, str], nn.Module]
-# (features, stride, name) -> spatial module incl. its own BN/activation (replaces depthwise + BN + act).
-SpatialFactory = Callable[[int, int, str], nn.Module]
+# (features, strides, name) -> spatial module incl. its own BN/activation (replaces depthwise + BN + act).
+SpatialFactory = Callable[[int, Sequence[int], str], nn.Module]
 
 
-def dense_pointwise(in_features: int, out_features: int, name: str, **kwargs: Any) -> nn.Module:
-    return GroupedConv(out_features, (1, 1), name=name, **kwargs)
+class BlockDescription(NamedTuple):
+    """One block of a network as the analysis reads it (``lightnets.analysis.block_notes``).
+
+    ``module`` is the block as a standalone module (``parent=None``, eval mode), ``in_features`` its input
+    width and ``note`` its channel-grouping pattern in the paper's terms.
+    """
+
+    module: nn.Module
+    in_features: int
+    note: str
 
 
-class InvertedResidual(nn.Module):
-    """expand 1×1 → BN → act → [shuffle] → depthwise k×k → BN → act → [SE] → project 1×1 → BN → [shuffle] → [+x]."""
+@runtime_checkable
+class DescribesBlocks(Protocol):
+    """Networks whose blocks the analysis probes (channel dependency, FCRF; clcNet §3.3)."""
 
-    out_features: int
+    def describe_blocks(self) -> dict[str, BlockDescription]:
+        """{block name as in the parameter tree: its description}, in network order."""
+        ...
+
+
+class InvertedResidual(Block):
+    """expand 1×1 → BN → act → [shuffle] → depthwise k×k → BN → act → [SE] → project 1×1 → BN → [shuffle] → [+x].
+
+    Attributes:
+      out_features: output width C_out.
+      expanded_features: the expanded width E (MobileNet V2's t·C_in).
+      conv: the network's ``ConvFactory`` (dense 1×1s and the depthwise conv).
+      norm: the network's ``NormFactory``.
+      strides: (height, width) strides of the depthwise conv.
+      kernel_size: k of the k×k depthwise conv.
+      act: activation after the depthwise BN (and after the expansion BN unless ``expand_act`` is set).
+      expand_act: activation after the expansion BN when it differs from ``act`` ('identity' for IGCV3).
+      always_expand: expand even when E equals C_in (IGCV3's t = 1 block).
+      squeeze_excite: SE factory called as ``squeeze_excite(name='se')``; ``None`` for no SE.
+      shuffle_groups: channel shuffle after the expansion BN (0: none).
+      project_shuffle_groups: channel shuffle after the projection BN (0: none).
+      pointwise: factory of the two 1×1 layers (grouped or uneven); ``None``: dense ``conv``.
+      spatial: replaces depthwise + BN + act (XSepConv); ``None``: the k×k depthwise conv.
+      use_residual: add the input when the strides are 1 and the widths match.
+
+    Input ``[N, H, W, C_in]``; output ``[N, H / s, W / s, out_features]``.
+    """
+
     expanded_features: int
-    norm: NormFactory
-    strides: int = 1
+    strides: Sequence[int] = (1, 1)
     kernel_size: int = 3
     act: str = "relu6"
     expand_act: str | None = None
     always_expand: bool = False
-    squeeze_features: int = 0
-    se_act: str = "relu"
-    se_gate: str = "hard_sigmoid"
+    squeeze_excite: ModuleFactory | None = None
     shuffle_groups: int = 0
     project_shuffle_groups: int = 0
     pointwise: PointwiseFactory | None = None
     spatial: SpatialFactory | None = None
     use_residual: bool = True
-    padding: Padding = "symmetric"
-    dtype: Any = None
-    param_dtype: Any = jnp.float32
 
     def _pointwise(self, in_features: int, out_features: int, name: str) -> nn.Module:
         if self.pointwise is not None:
             return self.pointwise(in_features, out_features, name)
-        return dense_pointwise(in_features, out_features, name, dtype=self.dtype, param_dtype=self.param_dtype)
+        return self.conv(out_features, (1, 1), name=name)
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
@@ -78,20 +106,14 @@ class InvertedResidual(nn.Module):
         if self.spatial is not None:
             h = self.spatial(e, self.strides, "spatial")(h)
         else:
-            h = depthwise_conv(
-                e, (self.kernel_size, self.kernel_size), strides=(self.strides, self.strides), padding=self.padding,
-                dtype=self.dtype, param_dtype=self.param_dtype, name="depthwise",
-            )(h)
+            h = self.conv(e, (self.kernel_size,) * 2, tuple(self.strides), groups=e, name="depthwise")(h)
             h = activation(self.act)(self.norm(name="depthwise_bn")(h))
-        if self.squeeze_features:
-            h = SqueezeExcite(
-                self.squeeze_features, act=self.se_act, gate=self.se_gate, dtype=self.dtype,
-                param_dtype=self.param_dtype, name="se",
-            )(h)
+        if self.squeeze_excite is not None:
+            h = self.squeeze_excite(name="se")(h)
         h = self._pointwise(e, self.out_features, "project")(h)
         h = self.norm(name="project_bn")(h)
         if self.project_shuffle_groups:
             h = channel_shuffle(h, self.project_shuffle_groups)
-        if self.use_residual and self.strides == 1 and c_in == self.out_features:
+        if self.use_residual and tuple(self.strides) == (1, 1) and c_in == self.out_features:
             h = h + x
         return h

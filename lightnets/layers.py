@@ -1,7 +1,21 @@
-"""Layers shared by the model families: conv + BN + activation, the classifier base and its common knobs."""
+"""Layers shared by the model families: the module factories blocks are built from, conv + BN + activation,
+and the classifier base class with the fields every registered model has.
+
+Vocabulary (one name per concept across every family; the paper's own term is in each docstring):
+
+* networks: ``width_multiplier`` (MobileNets §3.3 "width multiplier α"; ShuffleNet's "scale factor s",
+  SqueezeNext's "1.0-/2.0-SqNxt"), ``depths`` (blocks per stage), ``dropout_rate``, ``small_input``;
+* blocks and layers: ``out_features`` is a block's output width, ``features`` a single layer's (Flax's
+  ``nn.Conv`` term); ``strides`` is always a (height, width) pair; paper tables keep their scalar stride
+  column ``s``;
+* a block never declares ``padding``/``dtype``/``param_dtype``: it receives ``conv`` (a ``GroupedConv``
+  factory carrying the network's padding and dtypes) and ``norm`` (a BatchNorm factory carrying train
+  mode, momentum, epsilon and dtypes) from the network, the pattern of Flax's ImageNet example.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
@@ -13,40 +27,59 @@ import jax.numpy as jnp
 from lightnets.ops import GroupedConv, activation
 from lightnets.ops.padding import Padding
 
-NormFactory = Callable[..., nn.Module]
+# A partially applied Flax module class: called with the layer's own arguments (and ``name=``), it returns
+# the module. ``ConvFactory``: ``GroupedConv`` with padding and dtypes bound; ``NormFactory``: BatchNorm.
+ModuleFactory = Callable[..., nn.Module]
+ConvFactory = ModuleFactory
+NormFactory = ModuleFactory
 
 
 class ConvBnAct(nn.Module):
-    """Grouped convolution → BatchNorm → activation (``norm=None``: no BN, conv with bias)."""
+    """``conv`` → ``norm`` → activation, the unit every family's stems, heads and most blocks are made of.
+
+    Attributes:
+      features: output channels.
+      kernel_size: (height, width) of the kernel.
+      strides: (height, width) strides.
+      groups: groups of the convolution (``features`` and the input width must divide by it).
+      act: an activation name of ``lightnets.ops.ACTIVATIONS`` ('identity' for none).
+      conv: the network's ``ConvFactory``.
+      norm: the network's ``NormFactory``; ``None`` for no BN, in which case the conv has a bias
+        (SqueezeNet).
+
+    Input NHWC ``[N, H, W, C]`` in the conv's dtype; output ``[N, H', W', features]``.
+    """
 
     features: int
     kernel_size: Sequence[int] = (1, 1)
     strides: Sequence[int] = (1, 1)
     groups: int = 1
     act: str = "relu"
-    padding: Padding = "symmetric"
+    conv: ConvFactory = GroupedConv
     norm: NormFactory | None = None
-    impl: str = "auto"
-    dtype: Any = None
-    param_dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        x = GroupedConv(
-            self.features, self.kernel_size, self.strides, self.padding, groups=self.groups,
-            use_bias=self.norm is None, impl=self.impl, dtype=self.dtype, param_dtype=self.param_dtype, name="conv",
+        x = self.conv(
+            self.features, self.kernel_size, self.strides, groups=self.groups, use_bias=self.norm is None, name="conv"
         )(x)
         if self.norm is not None:
             x = self.norm(name="bn")(x)
         return activation(self.act)(x)
 
 
-def block_conv_bn_act(block: nn.Module, **defaults: Any) -> Callable[..., ConvBnAct]:
-    """A ``ConvBnAct`` factory carrying a block's ``norm``, ``padding``, ``dtype`` and ``param_dtype`` fields."""
-    return functools.partial(
-        ConvBnAct, norm=block.norm, padding=block.padding, dtype=block.dtype, param_dtype=block.param_dtype,
-        **defaults,
-    )
+class Block(nn.Module):
+    """Base of the families' blocks: the block's output width and, keyword-only, the network's factories.
+
+    Attributes:
+      out_features: the block's output width.
+      conv: the network's ``ConvFactory`` (``ImageClassifier.conv()``).
+      norm: the network's ``NormFactory`` (``ImageClassifier.norm(train)``).
+    """
+
+    out_features: int
+    conv: ConvFactory = dataclasses.field(kw_only=True)
+    norm: NormFactory = dataclasses.field(kw_only=True)
 
 
 class ImageClassifier(nn.Module):
@@ -63,7 +96,8 @@ class ImageClassifier(nn.Module):
 
     ``default_input_size`` is the resolution the family's paper reports its counts at.
 
-    Call as ``model.apply(variables, images, train=..., rngs={'dropout': key})`` with NHWC images.
+    Call as ``model.apply(variables, images, train=..., rngs={'dropout': key})`` with NHWC images; the
+    logits are float32 ``[N, num_classes]``.
     """
 
     default_input_size: ClassVar[int] = 224
@@ -76,6 +110,19 @@ class ImageClassifier(nn.Module):
     small_input: bool = False
     padding: str = "symmetric"
 
+    def check_options(self) -> None:
+        """Raises a one-line ValueError naming an option with an invalid value and what would be valid.
+
+        Every model calls it first in ``__call__`` (or in the ``block_specs()`` its call starts from).
+        """
+
+    def conv(self, *, padding: Padding | None = None) -> ConvFactory:
+        """``GroupedConv`` factory with this model's padding (or ``padding``) and dtypes."""
+        return functools.partial(
+            GroupedConv, padding=self.padding if padding is None else padding, dtype=self.dtype,
+            param_dtype=self.param_dtype,
+        )
+
     def norm(self, train: bool) -> NormFactory:
         """BatchNorm factory for this call: batch statistics when training, running averages otherwise."""
         return functools.partial(
@@ -83,12 +130,12 @@ class ImageClassifier(nn.Module):
             dtype=self.dtype, param_dtype=self.param_dtype,
         )
 
-    def conv_bn_act(self, train: bool, features: int, kernel_size: Sequence[int] = (1, 1), **kwargs: Any) -> ConvBnAct:
-        """A ``ConvBnAct`` carrying this model's norm, padding and dtypes."""
-        kwargs.setdefault("padding", self.padding)
-        return ConvBnAct(
-            features, kernel_size, norm=self.norm(train), dtype=self.dtype, param_dtype=self.param_dtype, **kwargs
-        )
+    def conv_bn_act(
+        self, train: bool, features: int, kernel_size: Sequence[int] = (1, 1), *, padding: Padding | None = None,
+        **kwargs: Any,
+    ) -> ConvBnAct:
+        """A ``ConvBnAct`` with this model's conv and norm factories (``padding`` overrides the model's)."""
+        return ConvBnAct(features, kernel_size, conv=self.conv(padding=padding), norm=self.norm(train), **kwargs)
 
     def classifier(self, x: jax.Array, *, use_bias: bool = True, name: str = "classifier") -> jax.Array:
         """The final fully connected layer, computed in ``dtype`` and returned as float32 logits."""

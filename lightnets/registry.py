@@ -1,7 +1,9 @@
 """Named model variants in timm's style: ``create_model('mobilenet_v2_100', num_classes=10)``.
 
 Each family module registers ``functools.partial``s of its Linen class; overrides are checked against the
-class's fields before construction so a typo fails with the list of valid keys.
+class's fields before construction so a typo fails with the list of valid keys. A variant may also answer to
+the names timm and torchvision give the same architecture (``aliases``: ``mobilenetv2_100``,
+``mobilenet_v2``); ``list_models`` lists each variant once, under its own name.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 import flax.linen as nn
 
 _MODELS: dict[str, functools.partial] = {}
+_ALIASES: dict[str, str] = {}
 _REFERENCES: dict[str, "ReferenceCounts"] = {}
 _INTERNAL_FIELDS = ("parent", "name")
 
@@ -34,22 +37,38 @@ class ReferenceCounts:
 
 
 def register_model(
-    name: str, model_cls: type[nn.Module], *, reference: ReferenceCounts | None = None, **defaults: Any
+    name: str, model_cls: type[nn.Module], *, reference: ReferenceCounts | None = None,
+    aliases: tuple[str, ...] = (), **defaults: Any,
 ) -> functools.partial:
-    """Registers ``name`` as ``model_cls(**defaults)``; returns the partial for module-level aliases."""
-    if name in _MODELS:
-        raise ValueError(f"model {name!r} is registered twice")
+    """Registers ``name`` as ``model_cls(**defaults)``, also reachable as each of ``aliases`` (the timm or
+    torchvision name of the same architecture); returns the partial. Raises ValueError for a name or alias
+    already taken or an unknown field in ``defaults``."""
+    for key in (name, *aliases):
+        if key in _MODELS or key in _ALIASES:
+            raise ValueError(f"model {key!r} is registered twice")
     _check_keys(name, model_cls, defaults)
     _MODELS[name] = functools.partial(model_cls, **defaults)
+    _ALIASES.update(dict.fromkeys(aliases, name))
     if reference is not None:
         _REFERENCES[name] = reference
     return _MODELS[name]
 
 
-def reference_counts(name: str) -> ReferenceCounts | None:
-    """The published counts registered for ``name``, if any."""
+def canonical_name(name: str) -> str:
+    """The registered name ``name`` stands for (itself unless it is a timm/torchvision alias)."""
     _import_families()
-    return _REFERENCES.get(name)
+    return _ALIASES.get(name, name)
+
+
+def aliases(name: str) -> tuple[str, ...]:
+    """The timm/torchvision names registered for variant ``name``, sorted."""
+    _import_families()
+    return tuple(sorted(alias for alias, target in _ALIASES.items() if target == name))
+
+
+def reference_counts(name: str) -> ReferenceCounts | None:
+    """The published counts registered for ``name`` (or the variant it is an alias of), if any."""
+    return _REFERENCES.get(canonical_name(name))
 
 
 def model_fields(model_cls: type[nn.Module]) -> tuple[str, ...]:
@@ -90,10 +109,14 @@ def _check_keys(name: str, model_cls: type[nn.Module], overrides: dict[str, Any]
 
 
 def create_model(name: str, **overrides: Any) -> nn.Module:
-    """Builds the registered model ``name`` with ``overrides`` applied to its fields."""
-    _import_families()
+    """Builds the registered model ``name`` (or alias) with ``overrides`` applied to its fields.
+
+    Raises ValueError naming close registered names for an unknown ``name``, and the valid fields for an
+    unknown override.
+    """
+    name = canonical_name(name)
     if name not in _MODELS:
-        close = difflib.get_close_matches(name, _MODELS, n=3)
+        close = difflib.get_close_matches(name, [*_MODELS, *_ALIASES], n=3)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise ValueError(f"unknown model {name!r}{hint}; run `python -m lightnets.summary --list` for all "
                          f"{len(_MODELS)} registered names")
@@ -103,8 +126,9 @@ def create_model(name: str, **overrides: Any) -> nn.Module:
 
 
 def model_class(name: str) -> type[nn.Module]:
+    """The Linen class of registered model ``name`` (or alias); ValueError for an unknown name."""
     create_model(name)  # validates the name
-    return _MODELS[name].func
+    return _MODELS[canonical_name(name)].func
 
 
 def list_models(pattern: str = "*", *, library_only: bool = False) -> list[str]:

@@ -3,8 +3,9 @@
 
 Counts follow docs/references.md#counting-convention (see ``lightnets.analysis.counting``). ``--json``
 prints one object with ``params`` (all trainable values incl. BN γ/β and biases), ``params_without_bn``,
-``bn_params``, ``madds``, ``input_size``, ``num_classes`` and, with ``--layers``, a ``layers`` list. With ``--layers``, models that define
-``block_notes() -> {block name: text}`` (channel-grouping pattern, FCRF) get a notes column / ``notes`` key.
+``bn_params``, ``madds``, ``input_size``, ``num_classes`` and, with ``--layers``, a ``layers`` list. With
+``--layers``, networks that describe their blocks (``lightnets.blocks.DescribesBlocks``) get each block's
+channel-grouping pattern and FCRF (``lightnets.analysis.block_notes``) as a notes column / ``notes`` key.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import argparse
 import ast
 import dataclasses
 import json
+import pathlib
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax.numpy as jnp
 
-from lightnets.analysis.counting import ModelCounts, count_model
+from lightnets.analysis import ModelCounts, block_notes, count_model
 from lightnets.registry import create_model, list_models
 
 DTYPE_FIELDS = ("dtype", "param_dtype")
@@ -36,11 +38,6 @@ def parse_override(item: str) -> tuple[str, Any]:
         return key, ast.literal_eval(raw)
     except (ValueError, SyntaxError):
         return key, raw
-
-
-def block_notes(model) -> dict[str, str]:
-    """The model's per-block notes (channel-grouping pattern, FCRF), if it defines ``block_notes()``."""
-    return model.block_notes() if hasattr(model, "block_notes") else {}
 
 
 def format_table(name: str, counts: ModelCounts, notes: Mapping[str, str] | None = None) -> str:
@@ -67,7 +64,9 @@ def format_table(name: str, counts: ModelCounts, notes: Mapping[str, str] | None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lightnets.summary", description=__doc__.split("\n\n")[0])
+    entry_point = pathlib.Path(sys.argv[0]).name == "lightnets-summary"  # the console script of pyproject.toml
+    parser = argparse.ArgumentParser(prog="lightnets-summary" if entry_point else "python -m lightnets.summary",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("name", nargs="?", help="registered model name (see --list)")
     parser.add_argument("--list", action="store_true", help="print every registered model name and exit")
     parser.add_argument("--input-size", type=int, help="square input side (default: the model's own)")

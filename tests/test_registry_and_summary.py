@@ -9,6 +9,7 @@ import pytest
 
 from lightnets import ReferenceCounts, create_model, list_models, reference_counts, register_model
 from lightnets.layers import ImageClassifier, global_avg_pool
+from lightnets.registry import aliases
 from lightnets.summary import main
 
 
@@ -43,6 +44,14 @@ def test_unknown_name_and_key_list_the_valid_ones():
 def test_double_registration_is_refused():
     with pytest.raises(ValueError, match="registered twice"):
         register_model(NAME, SummaryProbeNet)
+
+
+def test_timm_and_torchvision_aliases_build_the_same_variant():
+    assert create_model("mobilenet_v2") == create_model("mobilenetv2_100") == create_model("mobilenet_v2_100")
+    assert reference_counts("mobilenet_v3_small") == reference_counts("mobilenet_v3_small_100")
+    assert "mobilenet_v2" not in list_models() and aliases("mobilenet_v2_100") == ("mobilenet_v2", "mobilenetv2_100")
+    with pytest.raises(ValueError, match="'mobilenet_v2' is registered twice"):
+        register_model("another_name", SummaryProbeNet, aliases=("mobilenet_v2",))
 
 
 def test_reference_counts_lookup():

@@ -28,18 +28,19 @@ Setup for the PyTorch peers (optional; a separate venv so requirements.txt stays
 
 ```
 python3 -m venv .venv-bench
-.venv-bench/bin/pip install -r requirements-bench.txt -r requirements.txt
+.venv-bench/bin/pip install -r requirements-bench.txt -r requirements.txt -e .
 ```
 
 Scripts: `benchmarks/train_throughput.py` (train step, inference, latency, compile time, memory; PyTorch
 peers), `benchmarks/guidelines.py` (ShuffleNet V2's guideline experiments G1–G4), `benchmarks/ops.py`
 (each structured op's implementations).
 
-Every script (and `main.py`) restarts itself once with glibc's `glibc.malloc.hugetlb=1` tunable where the
-kernel offers transparent huge pages (`train_lib/host_memory.py`; opt out with
-`LIGHTNETS_HUGEPAGE_MALLOC=0`): XLA:CPU and PyTorch both take each step's temporaries from malloc, and
-faulting them in 4 KiB pages costs a CPU train step up to ~40% of its time. Each run line says whether
-it was on; JAX and PyTorch rows of one run always share the setting.
+Every script (and `main.py`) restarts itself once with glibc's `glibc.malloc.hugetlb=1` tunable where JAX
+runs on its CPU backend and the kernel offers transparent huge pages (`runtime/host_memory.py`; opt out
+with `LIGHTNETS_HUGEPAGE_MALLOC=0`): XLA:CPU and PyTorch both take each step's temporaries from malloc,
+and faulting them in 4 KiB pages costs a CPU train step up to ~40% of its time. Each run line says
+whether it was on (`accelerator`: JAX set up for a GPU or TPU, so no restart); JAX and PyTorch rows of one
+run always share the setting.
 """
 
 UNMEASURED = """## Not measured yet

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterable
 
 from lightnets.analysis.counting import ModelCounts, count_model
-from lightnets.registry import ReferenceCounts, create_model, list_models, reference_counts
+from lightnets.registry import ReferenceCounts, aliases, create_model, list_models, reference_counts
 
 DEFAULT_OUTPUT = pathlib.Path(__file__).resolve().parent.parent / "docs" / "models.md"
 HEADER = (
@@ -26,7 +26,8 @@ HEADER = (
     "[references.md](references.md#counting-convention); the papers and reference code named in the source "
     "column: [references.md](references.md)). "
     "Δ is ours relative to the published number; for params it is taken against the closer of our two "
-    "conventions, marked \"w/o BN\" when that is params without BN.\n\n"
+    "conventions, marked \"w/o BN\" when that is params without BN. Names in parentheses are the timm/torchvision "
+    "names `create_model` also accepts for the same architecture.\n\n"
     "| model | input | params | params w/o BN | MAdds | published params | published MAdds | Δ params | Δ MAdds "
     "| source |\n"
     "|---|---|---|---|---|---|---|---|---|---|\n"
@@ -57,7 +58,8 @@ def model_row(name: str) -> str:
     reference = reference_counts(name) or ReferenceCounts(None, None, "")
     counts = count_model(model, getattr(type(model), "default_input_size", 224))
     cells = [
-        f"`{name}`", str(counts.input_size), f"{counts.params:,}", f"{counts.params_without_bn:,}",
+        f"`{name}`" + (f" ({', '.join(f'`{alias}`' for alias in aliases(name))})" if aliases(name) else ""),
+        str(counts.input_size), f"{counts.params:,}", f"{counts.params_without_bn:,}",
         _millions(counts.madds), _millions(reference.params), _millions(reference.madds),
         params_deviation(counts, reference.params), _deviation(counts.madds, reference.madds),
         reference.source.replace("|", "/") or "–",

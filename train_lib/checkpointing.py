@@ -61,7 +61,8 @@ class CheckpointMismatchError(ConfigError):
 
 class Checkpointer:
     """Saves the train state asynchronously (training continues while the files are written) and restores
-    the newest usable one.
+    the newest usable one. Use it as a context manager (``with Checkpointer(...) as checkpointer:``): leaving
+    the block waits for pending saves and closes the orbax manager.
 
     Retention: the ``keep`` newest steps, plus the step with the best eval ``top1`` when ``keep_best``.
     """
@@ -91,11 +92,17 @@ class Checkpointer:
     def __enter__(self) -> "Checkpointer":
         return self
 
-    def __exit__(self, *exc_info) -> None:
-        """Waits for pending saves (unless an error is propagating) and closes the manager."""
-        if exc_info[0] is None:
-            self.wait()
-        self._manager.close()
+    def __exit__(self, exc_type, exc_value, traceback) -> None:
+        """Closes the orbax manager, once, on every exit path; closing first waits for pending saves. A save
+        that failed raises CheckpointWriteError, unless another error is already leaving the block: that
+        one propagates and the failed save is logged."""
+        try:
+            self._manager.close()
+        except Exception as error:  # noqa: BLE001 — orbax surfaces I/O failures as many types
+            if exc_type is not None:
+                logging.warning("Closing %s after an error: %s", self.directory, _cause(error))
+                return
+            raise CheckpointWriteError(f"cannot write checkpoints in {self.directory}: {_cause(error)}") from error
 
     def all_steps(self) -> list[int]:
         return sorted(self._manager.all_steps())

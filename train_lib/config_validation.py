@@ -1,9 +1,9 @@
 """Checks a training config before any data or compile work; every problem is one ``ConfigError`` line.
 
-``validate_config`` is pure and fast: it reads no data and prepares nothing (the data source only says
-whether the dataset is prepared or its manual files are in place), and traces the model with
-``jax.eval_shape`` so construction errors and inputs too small for the network surface before anything
-is compiled.
+``validate_config`` is pure and fast: it reads no data, prepares nothing (the data source only says
+whether the dataset is prepared or its manual files are in place) and traces nothing: the model is
+constructed (its name and options checked) but not traced. Whether the network takes the configured
+image size is checked where the run is built (``train_lib.train.check_image_size``).
 """
 
 from __future__ import annotations
@@ -13,13 +13,11 @@ import math
 from typing import Any
 
 import flax.linen as nn
-import jax
 import jax.numpy as jnp
 import ml_collections
 
 from lightnets import create_model
 from train_lib import losses, optimizers, schedules, steps
-from train_lib.state import initial_variables
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
@@ -30,9 +28,10 @@ class ConfigError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class ValidatedConfig:
-    """What validation established: the dataset's facts and the model (built, not initialised)."""
+    """What validation established: the dataset's spec (``input_pipeline.DatasetSpec``) and the model
+    (constructed; neither traced nor initialised)."""
 
-    dataset_info: Any
+    dataset_spec: Any
     model: nn.Module
 
 
@@ -42,7 +41,8 @@ def validate_config(
     """Checks every field of ``config``; raises ConfigError naming the first bad value and the valid ones.
 
     ``data_source`` is the input pipeline contract (see ``train_and_evaluate``); only its pure functions
-    ``get_dataset_info``, ``validate_data_config`` and ``check_data_available`` are called.
+    ``get_dataset_spec``, ``validate_data_config`` (once: the iterators trust the validated ``config.data``)
+    and ``check_data_available`` are called.
     """
     _check_choices(config)
     _check_numbers(config)
@@ -52,23 +52,22 @@ def validate_config(
             raise ConfigError(f"{field}={size} must be a positive multiple of the device count {device_count} "
                               f"and the process count {process_count}")
     try:
-        info = data_source.get_dataset_info(config.data.name)
-        for batch_size in (config.batch_size, config.eval_batch_size):
-            data_source.validate_data_config(config.data, global_batch_size=batch_size, process_count=process_count)
+        spec = data_source.get_dataset_spec(config.data.name)
+        data_source.validate_data_config(config.data)
     except ValueError as error:
         raise ConfigError(f"data: {error}") from error
-    default_split = config.data.get("train_split", info.train_split) == info.train_split
-    if default_split and config.batch_size > info.num_train_examples:
-        raise ConfigError(f"batch_size={config.batch_size}; valid: at most the {info.num_train_examples:,} examples of "
-                          f"{info.name}'s {info.train_split} split")
-    _check_warmup(config, steps_per_epoch=info.num_train_examples // config.batch_size if default_split else None)
-    model = build_model(config, num_classes=info.num_classes)
-    check_image_size(model, config.model, config.data.image_size)
+    train_split = config.data.get("train_split", spec.train_split)
+    train_examples = _split_examples(spec, train_split)
+    if train_examples is not None and config.batch_size > train_examples:
+        raise ConfigError(f"batch_size={config.batch_size}; valid: at most the {train_examples:,} examples of "
+                          f"{spec.name}'s {train_split} split")
+    _check_warmup(config, steps_per_epoch=None if train_examples is None else train_examples // config.batch_size)
+    model = build_model(config, num_classes=spec.num_classes)
     try:
         data_source.check_data_available(config.data)
     except (ValueError, FileNotFoundError) as error:
         raise ConfigError(f"data: {error}") from error
-    return ValidatedConfig(dataset_info=info, model=model)
+    return ValidatedConfig(dataset_spec=spec, model=model)
 
 
 def check_run_length(config: ml_collections.ConfigDict, *, steps_per_epoch: int) -> None:
@@ -90,46 +89,28 @@ _MODEL_OPTION_RANGES = {
 
 
 def build_model(config: ml_collections.ConfigDict, *, num_classes: int) -> nn.Module:
-    """``create_model`` for ``config``; raises ConfigError for an unknown model or option, or a shared
-    option (dropout rate, BN momentum/epsilon) out of range."""
+    """``create_model`` for ``config``; raises ConfigError for an unknown model or option, a shared option
+    (dropout rate, BN momentum/epsilon) out of range, or a value the model's ``check_options`` refuses."""
     kwargs = model_kwargs(config)
     for option, bounds in _MODEL_OPTION_RANGES.items():
         if option in kwargs:
             _check_range(f"model_kwargs.{option}", kwargs[option], bounds)
     try:
-        return create_model(config.model, num_classes=num_classes, dtype=DTYPES[config.dtype],
-                            param_dtype=jnp.float32, **kwargs)
+        model = create_model(config.model, num_classes=num_classes, dtype=DTYPES[config.dtype],
+                             param_dtype=jnp.float32, **kwargs)
+        model.check_options()
     except (ValueError, TypeError) as error:
         raise ConfigError(f"model {config.model!r}: {error}") from error
+    return model
 
 
-def check_image_size(model: nn.Module, name: str, image_size: int) -> None:
-    """Traces ``model`` at ``image_size`` (no compilation); raises ConfigError when the network cannot take
-    it — the trace fails, or a layer's output is empty — naming the smallest size it takes."""
-    problem = _image_size_problem(model, image_size)
-    if problem is None:
-        return
-    low, high = image_size, max(image_size + 1, 2 * type(model).default_input_size)
-    if _image_size_problem(model, high) is not None:
-        raise ConfigError(f"model {name!r} cannot be built at image_size={image_size}: {problem}")
-    while high - low > 1:  # the networks take every size above their smallest one
-        middle = (low + high) // 2
-        low, high = (middle, high) if _image_size_problem(model, middle) else (low, middle)
-    raise ConfigError(f"data.image_size={image_size} is too small for {name} ({problem}); valid: ≥ {high}")
-
-
-def _image_size_problem(model: nn.Module, image_size: int) -> str | None:
-    def init():
-        variables = initial_variables(model, rng=jax.random.key(0), image_size=image_size, capture_intermediates=True)
-        return variables["intermediates"]
-
-    try:
-        intermediates = jax.eval_shape(init)
-    except Exception as error:  # noqa: BLE001 — any failure to trace is the answer
-        return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}".rstrip(": ")
-    empty = [jax.tree_util.keystr(path) for path, leaf in jax.tree_util.tree_flatten_with_path(intermediates)[0]
-             if 0 in leaf.shape]
-    return f"empty output at {empty[0]}" if empty else None
+def _split_examples(spec: Any, split: str) -> int | None:
+    """Examples in ``split`` when it joins whole splits of ``spec`` ('train', 'train+extra'); None for a
+    split expression whose size is only known once the data is prepared ('train[:90%]')."""
+    names = [name.strip() for name in split.split("+")]
+    if all(name in spec.splits for name in names):
+        return sum(spec.splits[name] for name in names)
+    return None
 
 
 def _check_choices(config: ml_collections.ConfigDict) -> None:

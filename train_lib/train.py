@@ -10,6 +10,7 @@ import sys
 import time
 from typing import Any
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -34,7 +35,7 @@ class _Run:
 
     config: ml_collections.ConfigDict
     workdir: str
-    info: Any
+    dataset_spec: Any
     model: Any
     mesh: Any
     steps_per_epoch: int
@@ -52,12 +53,14 @@ def train_and_evaluate(
     """Trains ``config`` in ``workdir_path`` (resuming from its newest checkpoint) and evaluates it.
 
     ``data_source`` provides the input pipeline (the ``input_pipeline`` package or an object with the
-    same functions: get_dataset_info, validate_data_config, check_data_available, steps_per_epoch,
-    create_train_iterator, create_eval_iterator), which keeps train_lib free of TensorFlow. ``devices``
-    defaults to all devices. Returns ``{'final': eval, 'best': eval}`` (also in ``results.json``), or None
-    when stopped by SIGTERM after saving. Raises ``ConfigError`` before any data or compile work (and
-    before training for a checkpoint that does not fit the config), ``DivergenceError`` on a non-finite or
-    diverging loss, ``CheckpointReadError``/``CheckpointWriteError`` for unreadable or unwritable files.
+    same functions: get_dataset_spec, validate_data_config, check_data_available, steps_per_epoch,
+    create_train_iterator, create_eval_iterator), which keeps train_lib free of TensorFlow. The data config
+    is validated once, by ``validate_config``; the iterators trust it. ``devices`` defaults to all devices.
+    Returns the content of ``results.json``, ``{'final': eval, 'best': eval, 'complete': True}`` (each eval a
+    dict of metrics), or None when stopped by SIGTERM after saving. Raises ``ConfigError`` before any data or
+    compile work (and before training for a checkpoint that does not fit the config), ``DivergenceError`` on
+    a non-finite or diverging loss, ``CheckpointReadError``/``CheckpointWriteError`` for unreadable or
+    unwritable files.
     """
     launched = time.perf_counter()
     workdir_path = workdir.resolve(workdir_path)
@@ -66,9 +69,9 @@ def train_and_evaluate(
         config, data_source=data_source, device_count=mesh.size, process_count=jax.process_count())
     workdir.check_writable(workdir_path)
     changes = workdir.check_resumable(workdir_path, config)
+    run = _build(config, workdir_path, validated, mesh=mesh, data_source=data_source)
     with checkpointing.Checkpointer(workdir_path, keep=config.keep_checkpoints,
                                     keep_best=config.keep_best_checkpoint) as checkpointer:
-        run = _build(config, workdir_path, validated, mesh=mesh, data_source=data_source)
         run.state = _restore_or_keep(run, checkpointer, changes)
         workdir.write_config(workdir_path, config)
         return _train(run, checkpointer, data_source=data_source, launched=launched)
@@ -78,16 +81,18 @@ def check_config(
     config: ml_collections.ConfigDict, workdir_path: str, *, data_source: Any, devices: list[jax.Device] | None = None,
 ) -> None:
     """Everything ``train_and_evaluate`` checks before touching data or compiling: the config, the data
-    files, the workdir's writability and whether its checkpoints fit. Raises ConfigError; logs a summary."""
+    files, the workdir's writability and whether its checkpoints fit, and whether the network takes the
+    image size. Raises ConfigError; logs a summary."""
     mesh = partitioning.create_mesh(devices)
     validated = config_validation.validate_config(
         config, data_source=data_source, device_count=mesh.size, process_count=jax.process_count())
     workdir.check_writable(workdir_path)
     workdir.check_resumable(workdir_path, config)
+    check_image_size(validated.model, config.model, config.data.image_size)
     counts = count_model(validated.model, config.data.image_size)
     logging.info("Config OK: %s (%.2fM params, %.1fM MAdds at %d px) on %s, batch %d on %d device(s); workdir %s.",
                  config.model, counts.params / 1e6, counts.madds / 1e6, config.data.image_size,
-                 validated.dataset_info.name, config.batch_size, mesh.size, workdir_path)
+                 validated.dataset_spec.name, config.batch_size, mesh.size, workdir_path)
 
 
 def evaluate(
@@ -108,6 +113,7 @@ def evaluate(
     if not workdir.saved_steps(workdir_path):
         raise ConfigError(f"--workdir={workdir_path} has no checkpoints to evaluate")
     workdir.check_same_model(workdir_path, config)
+    check_image_size(validated.model, config.model, config.data.image_size)
     with checkpointing.Checkpointer(workdir_path, keep=config.keep_checkpoints, keep_best=config.keep_best_checkpoint,
                                     read_only=True) as checkpointer:
         step = checkpoint_step(checkpointer, checkpoint, workdir_path)
@@ -158,8 +164,41 @@ def checkpoint_step(checkpointer: checkpointing.Checkpointer, checkpoint: str, w
     return int(checkpoint)
 
 
+def check_image_size(model: nn.Module, name: str, image_size: int) -> None:
+    """Traces ``model`` at ``image_size`` (``jax.eval_shape``: no compilation, no data); raises ConfigError
+    when the network cannot take it — the trace fails, or a layer's output is empty — naming the smallest
+    size it takes, or the trace's error when no size works (e.g. a model option the layers reject)."""
+    problem = _image_size_problem(model, image_size)
+    if problem is None:
+        return
+    low, high = image_size, max(image_size + 1, 2 * type(model).default_input_size)
+    if _image_size_problem(model, high) is not None:
+        raise ConfigError(f"model {name!r} cannot be built at image_size={image_size}: {problem}")
+    while high - low > 1:  # the networks take every size above their smallest one
+        middle = (low + high) // 2
+        low, high = (middle, high) if _image_size_problem(model, middle) else (low, middle)
+    raise ConfigError(f"data.image_size={image_size} is too small for {name} ({problem}); valid: ≥ {high}")
+
+
+def _image_size_problem(model: nn.Module, image_size: int) -> str | None:
+    def init():
+        variables = initial_variables(model, rng=jax.random.key(0), image_size=image_size, capture_intermediates=True)
+        return variables["intermediates"]
+
+    try:
+        intermediates = jax.eval_shape(init)
+    except Exception as error:  # noqa: BLE001 — any failure to trace is the answer
+        return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}".rstrip(": ")
+    empty = [jax.tree_util.keystr(path) for path, leaf in jax.tree_util.tree_flatten_with_path(intermediates)[0]
+             if 0 in leaf.shape]
+    return f"empty output at {empty[0]}" if empty else None
+
+
 def _build(config, workdir_path: str, validated, *, mesh, data_source) -> _Run:
-    """Prepares the data (its epoch length) and creates the train state; the first data and compile work."""
+    """Builds the run from a validated config: traces the model at the image size (``check_image_size``,
+    before any data work), then prepares the data (its epoch length) and creates the train state — the
+    first data and compile work."""
+    check_image_size(validated.model, config.model, config.data.image_size)
     steps_per_epoch = data_source.steps_per_epoch(config.data, config.batch_size)
     config_validation.check_run_length(config, steps_per_epoch=steps_per_epoch)
     num_train_steps = config.num_train_steps if config.num_train_steps > 0 else schedules.epochs_to_steps(
@@ -172,9 +211,9 @@ def _build(config, workdir_path: str, validated, *, mesh, data_source) -> _Run:
         use_ema=config.ema_decay > 0)
     abstract = jax.tree.map(lambda leaf, sharding: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=sharding),
                             state, shardings)
-    return _Run(config=config, workdir=workdir_path, info=validated.dataset_info, model=validated.model, mesh=mesh,
-                steps_per_epoch=steps_per_epoch, num_train_steps=num_train_steps, schedule=schedule, state=state,
-                shardings=shardings, abstract_state=abstract)
+    return _Run(config=config, workdir=workdir_path, dataset_spec=validated.dataset_spec, model=validated.model,
+                mesh=mesh, steps_per_epoch=steps_per_epoch, num_train_steps=num_train_steps, schedule=schedule,
+                state=state, shardings=shardings, abstract_state=abstract)
 
 
 def _restore_or_keep(run: _Run, checkpointer: checkpointing.Checkpointer, changes: list[str]) -> TrainState:
@@ -225,14 +264,24 @@ def _evaluate(run: _Run, eval_step, state: TrainState, data_source) -> dict[str,
 
 
 def _train(run: _Run, checkpointer: checkpointing.Checkpointer, *, data_source, launched: float) -> dict | None:
+    """The loop from the restored step to the last; returns the content of results.json (None when stopped by a
+    signal). Its TensorBoard writer is closed on every exit path."""
+    with reporting.TensorBoardWriter(run.workdir) as writer:
+        return _train_loop(run, checkpointer, writer, data_source=data_source, launched=launched)
+
+
+def _train_loop(run: _Run, checkpointer: checkpointing.Checkpointer, writer: reporting.TensorBoardWriter, *,
+                data_source, launched: float) -> dict | None:
+    """Names: ``step_eval`` is the eval of the current step (None on steps without one), ``latest_eval``
+    the newest eval (results.json's ``final``), ``best_eval`` the one with the highest top-1, and
+    ``run_results`` the content of results.json (``final``, ``best``, ``complete``)."""
     config, state = run.config, run.state
     start_step = int(jax.device_get(state.step))
-    writer = reporting.TensorBoardWriter(run.workdir)
     counts = count_model(run.model, config.data.image_size)
     if start_step == 0:
         _write_overview(run, writer, counts)
     train_step = steps.make_train_step(
-        run.model, mesh=run.mesh, state_shardings=run.shardings, num_classes=run.info.num_classes,
+        run.model, mesh=run.mesh, state_shardings=run.shardings, num_classes=run.dataset_spec.num_classes,
         label_smoothing=config.label_smoothing, weight_decay=config.weight_decay,
         weight_decay_params=config.weight_decay_params, bn_mode=config.bn_mode, ema_decay=config.ema_decay,
         ema_warmup=config.ema_warmup)
@@ -243,15 +292,15 @@ def _train(run: _Run, checkpointer: checkpointing.Checkpointer, *, data_source, 
     checkpointing.check_free_space(checkpointer.directory, needed=2 * state_bytes)
     logging.info("Training %s (%.2fM params, %.1fM MAdds at %d px) on %s: steps %d → %d (%d per epoch, %g epochs), "
                  "batch %d on %d %s device(s) × %d process(es).", config.model, counts.params / 1e6,
-                 counts.madds / 1e6, config.data.image_size, run.info.name, start_step, total, run.steps_per_epoch,
-                 total / run.steps_per_epoch, config.batch_size, run.mesh.size, jax.devices()[0].platform,
-                 jax.process_count())
-    previous_best = (workdir.read_results(run.workdir) or {}).get("best")  # evals after start_step are redone
-    best = previous_best if previous_best and previous_best["step"] <= start_step else None
-    final = None
+                 counts.madds / 1e6, config.data.image_size, run.dataset_spec.name, start_step, total,
+                 run.steps_per_epoch, total / run.steps_per_epoch, config.batch_size, run.mesh.size,
+                 jax.devices()[0].platform, jax.process_count())
+    saved_best_eval = (workdir.read_results(run.workdir) or {}).get("best")  # evals after start_step are redone
+    best_eval = saved_best_eval if saved_best_eval and saved_best_eval["step"] <= start_step else None
+    latest_eval = None
     progress = reporting.Progress(first_step=start_step, num_train_steps=total, batch_size=config.batch_size)
     pending: list[dict[str, jax.Array]] = []
-    max_loss = config.divergence_factor * math.log(run.info.num_classes)
+    max_loss = config.divergence_factor * math.log(run.dataset_spec.num_classes)
 
     def flush(step: int) -> None:
         """Checks and reports the metrics of the steps since the last flush (the last good checkpoint is
@@ -284,39 +333,39 @@ def _train(run: _Run, checkpointer: checkpointing.Checkpointer, *, data_source, 
             pending.append(step_metrics)
             if step == start_step + 1 or step % config.log_every_steps == 0:
                 flush(step)
-            evaluated = None
+            step_eval = None
             if step % eval_every == 0 or step == total:
                 flush(step)
                 began = time.perf_counter()
-                evaluated = final = _evaluate(run, eval_step, state, data_source)
+                step_eval = latest_eval = _evaluate(run, eval_step, state, data_source)
                 progress.pause(time.perf_counter() - began)
-                writer.write_scalars(step, {f"eval/{k}": evaluated[k] for k in ("top1", "top5", "loss")})
-                if best is None or evaluated["top1"] > best["top1"]:
-                    best = evaluated
-                logging.info("eval  %s  (best top-1 %.2f%% at step %d)", reporting.format_eval(evaluated),
-                             100 * best["top1"], best["step"])
+                writer.write_scalars(step, {f"eval/{k}": step_eval[k] for k in ("top1", "top5", "loss")})
+                if best_eval is None or step_eval["top1"] > best_eval["top1"]:
+                    best_eval = step_eval
+                logging.info("eval  %s  (best top-1 %.2f%% at step %d)", reporting.format_eval(step_eval),
+                             100 * best_eval["top1"], best_eval["step"])
             stop = guard.should_stop(step)
-            if evaluated or stop or step % config.checkpoint_every_steps == 0:
+            if step_eval or stop or step % config.checkpoint_every_steps == 0:
                 flush(step)
-                checkpointer.save(state, metrics=evaluated and {"top1": evaluated["top1"]}, state_bytes=state_bytes)
-            if evaluated:
-                workdir.write_results(run.workdir, {"final": final, "best": best, "complete": step == total})
+                checkpointer.save(state, metrics=step_eval and {"top1": step_eval["top1"]}, state_bytes=state_bytes)
+            if step_eval:
+                workdir.write_results(run.workdir, {"final": latest_eval, "best": best_eval,
+                                                    "complete": step == total})
             if stop:
                 checkpointer.wait()
-                writer.flush()
                 logging.warning("Stopped at step %d on SIGTERM/preemption; checkpoint saved. Rerun the same "
                                 "command to resume.", step)
                 return None
-    if final is None:  # resumed after the last step: evaluate the restored state
-        final = _evaluate(run, eval_step, state, data_source)
-        best = best if best is not None and best["top1"] >= final["top1"] else final
-    results = {"final": final, "best": best, "complete": True}
-    workdir.write_results(run.workdir, results)
+    if latest_eval is None:  # resumed after the last step: evaluate the restored state
+        latest_eval = _evaluate(run, eval_step, state, data_source)
+        if best_eval is None or latest_eval["top1"] > best_eval["top1"]:
+            best_eval = latest_eval
+    run_results = {"final": latest_eval, "best": best_eval, "complete": True}
+    workdir.write_results(run.workdir, run_results)
     checkpointer.wait()
-    writer.flush()
-    _log_summary(run, results, checkpointer, start_step=start_step, seconds=time.perf_counter() - launched,
+    _log_summary(run, run_results, checkpointer, start_step=start_step, seconds=time.perf_counter() - launched,
                  progress=progress)
-    return results
+    return run_results
 
 
 def _write_overview(run: _Run, writer: reporting.TensorBoardWriter, counts) -> None:
@@ -339,12 +388,12 @@ def _tensorboard_command() -> str:
     return beside if relative.startswith("..") else relative
 
 
-def _log_summary(run: _Run, results: dict, checkpointer, *, start_step: int, seconds: float,
+def _log_summary(run: _Run, run_results: dict, checkpointer, *, start_step: int, seconds: float,
                  progress: reporting.Progress) -> None:
-    final, best = results["final"], results["best"]
+    final, best = run_results["final"], run_results["best"]
     compile_note = f" (first step incl. compilation {progress.compile_seconds:.1f} s)" if progress.compile_seconds else ""
     lines = [
-        f"Done: {run.config.model} on {run.info.name}, steps {start_step} → {run.num_train_steps} in "
+        f"Done: {run.config.model} on {run.dataset_spec.name}, steps {start_step} → {run.num_train_steps} in "
         f"{reporting.format_duration(seconds)}{compile_note}.",
         f"  final  {reporting.format_eval(final)}",
         f"  best   {reporting.format_eval(best)}",

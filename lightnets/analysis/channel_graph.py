@@ -20,6 +20,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lightnets.blocks import DescribesBlocks
+
 
 def _probe_variables(variables):
     def fill(path, leaf):
@@ -81,3 +83,19 @@ def blocks_fcrf(blocks: Mapping[str, tuple[nn.Module, int]]) -> dict[str, bool]:
             probed[key] = has_full_channel_receptive_field(channel_dependency(module, in_features, spatial=1))
         result[name] = probed[key]
     return result
+
+
+def block_fcrf(model: DescribesBlocks) -> dict[str, bool]:
+    """{block name: FCRF} of every block a network describes (clcNet §3.3, §5.2), probed on the real modules."""
+    return blocks_fcrf({name: (block.module, block.in_features) for name, block in model.describe_blocks().items()})
+
+
+def block_notes(model: nn.Module) -> dict[str, str]:
+    """{block name: "<grouping pattern>, FCRF" or "…, no FCRF"} for networks that describe their blocks
+    (``lightnets.blocks.DescribesBlocks``: IGCV3, SeesawNet, clcNet); empty for the others."""
+    if not isinstance(model, DescribesBlocks):
+        return {}
+    fcrf = block_fcrf(model)
+    return {
+        name: f"{block.note}, {'FCRF' if fcrf[name] else 'no FCRF'}" for name, block in model.describe_blocks().items()
+    }

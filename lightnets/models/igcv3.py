@@ -17,7 +17,7 @@ Counts (1000 classes, 224 px): igcv3_d100 3.492M params (3.426M without BN γβ)
 official graph closes the ≈5M gap (a dense t=1 expansion would give 319.4M), so this module matches the code.
 
 Options (fields):
-  stage_repeats: blocks per stage (n above).
+  depths: blocks per stage (n above).
   width_multiplier: widths c·m rounded half up and bumped to even, as the official code. The head stays 1280
     unless m > 1 (then int(1280·m)).
   official_width_quirks: the official arithmetic's slips. After each stage the code recomputes
@@ -42,17 +42,15 @@ from typing import Any, ClassVar, NamedTuple
 import flax.linen as nn
 import jax
 
-from lightnets.analysis.channel_graph import blocks_fcrf
-from lightnets.blocks import InvertedResidual, PointwiseFactory
-from lightnets.layers import ImageClassifier, global_avg_pool
-from lightnets.ops import GroupedConv
+from lightnets.blocks import BlockDescription, InvertedResidual, PointwiseFactory
+from lightnets.layers import ConvFactory, ImageClassifier, global_avg_pool
 from lightnets.registry import ReferenceCounts, register_model
 
 # (t, c, s) of the seven stages (MobileNet V2 Table 2 widths and strides).
 IGCV3_STAGES = ((1, 16, 1), (6, 24, 2), (6, 32, 2), (6, 64, 2), (6, 96, 1), (6, 160, 2), (6, 320, 1))
 SMALL_INPUT_STRIDES = (1, 1, 2, 2, 1, 1, 1)
-D100_REPEATS = (1, 4, 6, 8, 6, 6, 1)
-D050_REPEATS = (1, 2, 3, 4, 3, 3, 1)
+D100_DEPTHS = (1, 4, 6, 8, 6, 6, 1)
+D050_DEPTHS = (1, 2, 3, 4, 3, 3, 1)
 STEM_FEATURES = 32
 HEAD_FEATURES = 1280
 SMALL_INPUT_DROPOUT = 0.5
@@ -75,10 +73,10 @@ def round_half_up(value: float) -> int:
     return math.floor(value + 0.5)
 
 
-def grouped_pointwise(in_features: int, out_features: int, name: str, *, groups: int, **kwargs: Any) -> nn.Module:
+def grouped_pointwise(in_features: int, out_features: int, name: str, *, conv: ConvFactory, groups: int) -> nn.Module:
     """A 1×1 GC with ``groups`` contiguous groups (a ``lightnets.blocks.PointwiseFactory``)."""
     del in_features
-    return GroupedConv(out_features, (1, 1), groups=groups, name=name, **kwargs)
+    return conv(out_features, (1, 1), groups=groups, name=name)
 
 
 class GroupedInvertedResidualNet(ImageClassifier):
@@ -90,7 +88,7 @@ class GroupedInvertedResidualNet(ImageClassifier):
 
     default_input_size: ClassVar[int] = 224
 
-    stage_repeats: tuple[int, ...] = D100_REPEATS
+    depths: tuple[int, ...] = D100_DEPTHS
     width_multiplier: float = 1.0
     permute: bool = True
     dropout_rate: float | None = None
@@ -117,24 +115,24 @@ class GroupedInvertedResidualNet(ImageClassifier):
         return SMALL_INPUT_DROPOUT if self.small_input else 0.0
 
     def check_options(self) -> None:
-        repeats = tuple(self.stage_repeats)
-        if len(repeats) != len(IGCV3_STAGES) or min(repeats) < 1:
-            raise ValueError(f"stage_repeats must be {len(IGCV3_STAGES)} positive block counts, e.g. "
-                             f"{D100_REPEATS} (1.0D) or {D050_REPEATS} (0.5D); got {self.stage_repeats!r}")
+        depths = tuple(self.depths)
+        if len(depths) != len(IGCV3_STAGES) or min(depths) < 1:
+            raise ValueError(f"depths must be {len(IGCV3_STAGES)} positive block counts, e.g. "
+                             f"{D100_DEPTHS} (1.0D) or {D050_DEPTHS} (0.5D); got {self.depths!r}")
         if not self.width_multiplier > 0:
             raise ValueError(f"width_multiplier must be > 0, got {self.width_multiplier!r}")
         if self.dropout_rate is not None and not 0 <= self.dropout_rate < 1:
             raise ValueError(f"dropout_rate must be None or in [0, 1), got {self.dropout_rate!r}")
 
     def block_specs(self) -> tuple[BlockSpec, ...]:
-        """Every block in order, from the stage table, ``stage_repeats``, the widths and ``small_input``."""
+        """Every block in order, from the stage table, ``depths``, the widths and ``small_input``."""
         self.check_options()
         strides = SMALL_INPUT_STRIDES if self.small_input else tuple(s for _, _, s in IGCV3_STAGES)
         in_features = expansion_input = self.scaled_width(STEM_FEATURES)
         specs = []
-        for stage, ((t, c, _), repeats, stride) in enumerate(zip(IGCV3_STAGES, self.stage_repeats, strides), 1):
+        for stage, ((t, c, _), depth, stride) in enumerate(zip(IGCV3_STAGES, self.depths, strides), 1):
             out_features = self.scaled_width(c)
-            for index in range(repeats):
+            for index in range(depth):
                 first = index == 0
                 specs.append(BlockSpec(
                     f"stage{stage}_block{index + 1}", in_features, out_features,
@@ -148,21 +146,18 @@ class GroupedInvertedResidualNet(ImageClassifier):
     def block(self, spec: BlockSpec, train: bool, **module_kwargs: Any) -> InvertedResidual:
         """The ``InvertedResidual`` for ``spec`` (``module_kwargs``: its ``name`` or ``parent``)."""
         return InvertedResidual(
-            out_features=spec.out_features, expanded_features=spec.expanded_features, norm=self.norm(train),
-            strides=spec.stride, act="relu6", expand_act="identity", always_expand=True, use_residual=spec.residual,
-            padding=self.padding, dtype=self.dtype, param_dtype=self.param_dtype, **self.grouping(spec),
-            **module_kwargs,
+            spec.out_features, spec.expanded_features, conv=self.conv(), norm=self.norm(train),
+            strides=(spec.stride,) * 2, act="relu6", expand_act="identity", always_expand=True,
+            use_residual=spec.residual, **self.grouping(spec), **module_kwargs,
         )
 
-    def block_modules(self) -> dict[str, tuple[nn.Module, int]]:
-        """{block name: (the block as a standalone module, its input width)}, e.g. for ``blocks_fcrf``."""
-        return {spec.name: (self.block(spec, False, parent=None), spec.in_features) for spec in self.block_specs()}
-
-    def block_notes(self) -> dict[str, str]:
-        """Per block: its channel-grouping pattern and whether the real block module has FCRF (clcNet §3.3)."""
-        fcrf = blocks_fcrf(self.block_modules())
+    def describe_blocks(self) -> dict[str, BlockDescription]:
+        """Every block as a standalone module with its input width and grouping pattern
+        (``lightnets.blocks.DescribesBlocks``; the analysis adds FCRF, clcNet §3.3)."""
         return {
-            spec.name: f"{self.grouping_note(spec)}, {'FCRF' if fcrf[spec.name] else 'no FCRF'}"
+            spec.name: BlockDescription(
+                self.block(spec, False, parent=None), spec.in_features, self.grouping_note(spec)
+            )
             for spec in self.block_specs()
         }
 
@@ -201,9 +196,7 @@ class IGCV3(GroupedInvertedResidualNet):
         return super().head_features() + quirk
 
     def grouping(self, spec: BlockSpec) -> dict[str, Any]:
-        pointwise: PointwiseFactory = functools.partial(
-            grouped_pointwise, groups=POINTWISE_GROUPS, dtype=self.dtype, param_dtype=self.param_dtype
-        )
+        pointwise: PointwiseFactory = functools.partial(grouped_pointwise, conv=self.conv(), groups=POINTWISE_GROUPS)
         return {
             "pointwise": pointwise,
             "shuffle_groups": POINTWISE_GROUPS if self.permute else 0,
@@ -224,4 +217,4 @@ igcv3_d100 = register_model(
     reference=ReferenceCounts(3.492e6, 312.97e6, "official MXNet igcv3.py graph (docs/references.md#igcv3; the paper "
                               "prints 3.5M / 318M, not reproduced by its own code)"),
 )
-igcv3_d050 = register_model("igcv3_d050", IGCV3, stage_repeats=D050_REPEATS)
+igcv3_d050 = register_model("igcv3_d050", IGCV3, depths=D050_DEPTHS)

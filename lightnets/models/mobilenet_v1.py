@@ -4,7 +4,7 @@ A 3×3/2 conv, then 13 depthwise separable layers (3×3 depthwise → BN → ReL
 Fig. 3), global average pooling and a 1000-way FC (Table 1). Counts: 4.21M weights (4.23M with BN γβ) and
 568.7M multiply-adds at 224 (Tables 4, 6, 7 "569M / 4.2M").
 
-* ``width_mult`` α (§3.3): every layer's width becomes max(int(α·C), 8), as TF-slim's ``mobilenet_v1.py``
+* ``width_multiplier`` α (§3.3): every layer's width becomes max(int(α·C), 8), as TF-slim's ``mobilenet_v1.py``
   computes it (exact for α ∈ {1, 0.75, 0.5, 0.25}: Table 6).
 * Resolution multiplier ρ (§3.4): any input size works; the average pool is global (Table 7 counts at
   224/192/160/128 px).
@@ -15,13 +15,12 @@ Fig. 3), global average pooling and a 1000-way FC (Table 1). Counts: 4.21M weigh
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
 import flax.linen as nn
 import jax
-import jax.numpy as jnp
 
-from lightnets.layers import ImageClassifier, NormFactory, block_conv_bn_act, global_avg_pool
+from lightnets.layers import Block, ConvBnAct, ImageClassifier, global_avg_pool
 from lightnets.registry import ReferenceCounts, register_model
 
 STEM_WIDTH = 32
@@ -33,59 +32,60 @@ LAYERS = (
 MIN_WIDTH = 8
 
 
-def scaled_width(width: int, width_mult: float) -> int:
+def scaled_width(width: int, width_multiplier: float) -> int:
     """α·C as TF-slim's MobileNet V1 rounds it: max(int(α·C), 8)."""
-    return max(int(width * width_mult), MIN_WIDTH)
+    return max(int(width * width_multiplier), MIN_WIDTH)
 
 
-class DepthwiseSeparable(nn.Module):
-    """3×3 depthwise → BN → act → 1×1 pointwise → BN → act (Fig. 3, right)."""
+class DepthwiseSeparable(Block):
+    """3×3 depthwise → BN → act → 1×1 pointwise → BN → act (Fig. 3, right).
 
-    features: int
-    norm: NormFactory
-    strides: int = 1
+    ``[N, H, W, C]`` → ``[N, H / s, W / s, out_features]``.
+    """
+
+    strides: Sequence[int] = (1, 1)
     act: str = "relu"
-    padding: str = "symmetric"
-    dtype: Any = None
-    param_dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        conv = block_conv_bn_act(self, act=self.act)
         channels = x.shape[-1]
-        x = conv(channels, (3, 3), (self.strides,) * 2, groups=channels, name="depthwise")(x)
-        return conv(self.features, (1, 1), name="pointwise")(x)
+        x = ConvBnAct(channels, (3, 3), self.strides, groups=channels, act=self.act, conv=self.conv, norm=self.norm,
+                      name="depthwise")(x)
+        return ConvBnAct(self.out_features, act=self.act, conv=self.conv, norm=self.norm, name="pointwise")(x)
 
 
 class MobileNetV1(ImageClassifier):
     """MobileNet V1 (Table 1).
 
     Attributes:
-      width_mult: the width multiplier α (§3.3).
+      width_multiplier: the width multiplier α (§3.3).
       act: 'relu' (paper) or 'relu6' (TF-slim).
       dropout_rate: dropout before the FC (the paper uses none; TF-slim keeps 0.999).
     """
 
-    width_mult: float = 1.0
+    width_multiplier: float = 1.0
     act: str = "relu"
     dropout_rate: float = 0.0
 
-    @nn.compact
-    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
-        if self.width_mult <= 0:
-            raise ValueError(f"width_mult must be positive, got {self.width_mult!r}")
+    def check_options(self) -> None:
+        if self.width_multiplier <= 0:
+            raise ValueError(f"width_multiplier must be positive, got {self.width_multiplier!r}")
         if self.act not in ("relu", "relu6"):
             raise ValueError(f"MobileNetV1 act {self.act!r}; valid: 'relu' (paper), 'relu6' (TF-slim)")
+
+    @nn.compact
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        self.check_options()
         stem_stride = 1 if self.small_input else 2
-        x = self.conv_bn_act(train, scaled_width(STEM_WIDTH, self.width_mult), (3, 3),
+        x = self.conv_bn_act(train, scaled_width(STEM_WIDTH, self.width_multiplier), (3, 3),
                              strides=(stem_stride,) * 2, act=self.act, name="stem")(x)
         strides = [stride for _, stride in LAYERS]
         if self.small_input:
             strides[strides.index(2)] = 1
         for i, ((width, _), stride) in enumerate(zip(LAYERS, strides), start=1):
             x = DepthwiseSeparable(
-                scaled_width(width, self.width_mult), self.norm(train), strides=stride, act=self.act,
-                padding=self.padding, dtype=self.dtype, param_dtype=self.param_dtype, name=f"block{i}",
+                scaled_width(width, self.width_multiplier), conv=self.conv(), norm=self.norm(train),
+                strides=(stride, stride), act=self.act, name=f"block{i}",
             )(x)
         x = nn.Dropout(self.dropout_rate, deterministic=not train)(global_avg_pool(x))
         return self.classifier(x)
@@ -93,10 +93,10 @@ class MobileNetV1(ImageClassifier):
 
 _TABLE_6 = "MobileNets Table 6 (params w/o BN, rounded to 0.1M)"
 register_model(
-    "mobilenet_v1_100", MobileNetV1, width_mult=1.0,
+    "mobilenet_v1_100", MobileNetV1, width_multiplier=1.0, aliases=("mobilenetv1_100",),
     reference=ReferenceCounts(4.21e6, 568.7e6,
                               "TF-slim mobilenet_v1.py (params w/o BN); MobileNets Table 6 '569M / 4.2M'"),
 )
-register_model("mobilenet_v1_075", MobileNetV1, width_mult=0.75, reference=ReferenceCounts(2.6e6, 325e6, _TABLE_6))
-register_model("mobilenet_v1_050", MobileNetV1, width_mult=0.5, reference=ReferenceCounts(1.3e6, 149e6, _TABLE_6))
-register_model("mobilenet_v1_025", MobileNetV1, width_mult=0.25, reference=ReferenceCounts(0.5e6, 41e6, _TABLE_6))
+for _multiplier, _params, _madds in ((0.75, 2.6e6, 325e6), (0.5, 1.3e6, 149e6), (0.25, 0.5e6, 41e6)):
+    register_model(f"mobilenet_v1_{round(_multiplier * 100):03d}", MobileNetV1, width_multiplier=_multiplier,
+                   reference=ReferenceCounts(_params, _madds, _TABLE_6))

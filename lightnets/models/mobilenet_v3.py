@@ -10,7 +10,7 @@ the depthwise activation; the projection is linear. Head: 1×1 conv 576 + BN + h
 With 1000 classes at 224 px: 2,542,856 params (torchvision's count) and 56.51M MAdds.
 
 Options (fields):
-  width_mult: multiplies every width incl. the head (rounded by ``make_divisible``, TF-slim's default
+  width_multiplier: multiplies every width incl. the head (rounded by ``make_divisible``, TF-slim's default
     ``finegrain_classification_mode=False``); expansions follow from the rounded input widths.
   head_features: 1024 (code, default) or 1280, the only way to reproduce the "2.9M params" figure
     (2.947M / 56.9M MAdds; docs/references.md#mobilenet-v3).
@@ -26,6 +26,7 @@ BN uses TF-slim/torchvision's epsilon 1e-3 and torchvision's momentum 0.01 (Flax
 
 from __future__ import annotations
 
+import functools
 from typing import ClassVar, NamedTuple
 
 import flax.linen as nn
@@ -85,8 +86,8 @@ class MobileNetV3Small(ImageClassifier):
     """MobileNet V3-Small; see the module docstring for the options.
 
     Attributes:
-      width_mult: width multiplier (> 0).
-      head_features: width of the last (BN-free) 1×1 conv before the logits, before ``width_mult``.
+      width_multiplier: width multiplier (> 0).
+      head_features: width of the last (BN-free) 1×1 conv before the logits, before ``width_multiplier``.
       head_se: SE on the last 576-wide conv (paper Table 2).
       dropout_rate: dropout before the logits, in [0, 1).
     """
@@ -95,14 +96,14 @@ class MobileNetV3Small(ImageClassifier):
 
     bn_momentum: float = 0.99
     bn_epsilon: float = 1e-3
-    width_mult: float = 1.0
+    width_multiplier: float = 1.0
     head_features: int = 1024
     head_se: bool = False
     dropout_rate: float = 0.2
 
     def scaled(self, features: int) -> int:
-        """A table width times ``width_mult``, rounded to a multiple of 8."""
-        return make_divisible(features * self.width_mult)
+        """A table width times ``width_multiplier``, rounded to a multiple of 8."""
+        return make_divisible(features * self.width_multiplier)
 
     def block_strides(self) -> tuple[int, ...]:
         """Depthwise strides of the eleven blocks (the first is 1 under ``small_input``)."""
@@ -114,8 +115,8 @@ class MobileNetV3Small(ImageClassifier):
         return None
 
     def check_options(self) -> None:
-        if not self.width_mult > 0:
-            raise ValueError(f"width_mult must be > 0, got {self.width_mult!r}")
+        if not self.width_multiplier > 0:
+            raise ValueError(f"width_multiplier must be > 0, got {self.width_multiplier!r}")
         if self.head_features < 1:
             raise ValueError(f"head_features must be a positive width (1024 or 1280), got {self.head_features!r}")
         if not 0 <= self.dropout_rate < 1:
@@ -131,12 +132,13 @@ class MobileNetV3Small(ImageClassifier):
         )(x)
         for index, (spec, stride) in enumerate(zip(V3_SMALL_BLOCKS, self.block_strides())):
             expanded = make_divisible(x.shape[-1] * spec.expansion)
+            squeeze_excite = functools.partial(
+                SqueezeExcite, squeeze_width(expanded), dtype=self.dtype, param_dtype=self.param_dtype
+            ) if spec.squeeze_excite else None
             x = InvertedResidual(
-                out_features=self.scaled(spec.out_features), expanded_features=expanded, norm=self.norm(train),
-                strides=stride, kernel_size=spec.kernel_size, act=spec.act,
-                squeeze_features=squeeze_width(expanded) if spec.squeeze_excite else 0,
-                spatial=self.spatial_stage(index, train), padding=self.padding, dtype=self.dtype,
-                param_dtype=self.param_dtype, name=f"block{index + 1}",
+                self.scaled(spec.out_features), expanded, conv=self.conv(), norm=self.norm(train),
+                strides=(stride, stride), kernel_size=spec.kernel_size, act=spec.act, squeeze_excite=squeeze_excite,
+                spatial=self.spatial_stage(index, train), name=f"block{index + 1}",
             )(x)
         x = self.conv_bn_act(train, self.scaled(HEAD_CONV_FEATURES), act="hard_swish", name="head_conv")(x)
         if self.head_se:
@@ -157,6 +159,13 @@ _V3_SMALL_REFERENCE = ReferenceCounts(
     2_542_856, 56.51e6,
     "torchvision mobilenet_v3_small params; TF-slim V3_SMALL MAdds (docs/references.md#mobilenet-v3)",
 )
-mobilenet_v3_small_100 = register_model("mobilenet_v3_small_100", MobileNetV3Small, reference=_V3_SMALL_REFERENCE)
-mobilenet_v3_small_075 = register_model("mobilenet_v3_small_075", MobileNetV3Small, width_mult=0.75)
-mobilenet_v3_small_050 = register_model("mobilenet_v3_small_050", MobileNetV3Small, width_mult=0.5)
+mobilenet_v3_small_100 = register_model(
+    "mobilenet_v3_small_100", MobileNetV3Small, reference=_V3_SMALL_REFERENCE,
+    aliases=("mobilenetv3_small_100", "mobilenet_v3_small"),
+)
+mobilenet_v3_small_075 = register_model(
+    "mobilenet_v3_small_075", MobileNetV3Small, width_multiplier=0.75, aliases=("mobilenetv3_small_075",)
+)
+mobilenet_v3_small_050 = register_model(
+    "mobilenet_v3_small_050", MobileNetV3Small, width_multiplier=0.5, aliases=("mobilenetv3_small_050",)
+)

@@ -28,7 +28,7 @@ cannot be pinned: ``split_ratio=(1, 2), round_widths_to_split=True`` gives 2.322
 1.429M / 104.61M (0.5D) on CIFAR-10, near the v0 rows' 2.3M / 175M and 1.4M / 104M; Table 6's < 60M
 networks differ in ways the paper does not state.
 
-Options (fields, besides IGCV3-D's ``stage_repeats``, ``permute``, ``small_input`` and ``dropout_rate``):
+Options (fields, besides IGCV3-D's ``depths``, ``permute``, ``small_input`` and ``dropout_rate``):
   width_multiplier: widths c·m truncated with int(), as the reference code; the head stays 1280 unless m > 1.
   split_ratio: (small, big) split of the uneven 1×1s, 1:3 in the code; every width an uneven conv sees
     must divide by small + big (a ValueError otherwise).
@@ -51,7 +51,7 @@ import flax.linen as nn
 
 from lightnets.blocks import PointwiseFactory
 from lightnets.models.igcv3 import (
-    D050_REPEATS, POINTWISE_GROUPS, BlockSpec, GroupedInvertedResidualNet, grouped_pointwise, round_half_up,
+    D050_DEPTHS, POINTWISE_GROUPS, BlockSpec, GroupedInvertedResidualNet, grouped_pointwise, round_half_up,
 )
 from lightnets.ops import UnevenGroupConv, split_by_ratio
 from lightnets.registry import ReferenceCounts, register_model
@@ -115,9 +115,7 @@ class SeesawNet(GroupedInvertedResidualNet):
     def grouping(self, spec: BlockSpec) -> dict[str, Any]:
         pointwise: PointwiseFactory
         if self.is_even(spec):
-            pointwise = functools.partial(
-                grouped_pointwise, groups=POINTWISE_GROUPS, dtype=self.dtype, param_dtype=self.param_dtype
-            )
+            pointwise = functools.partial(grouped_pointwise, conv=self.conv(), groups=POINTWISE_GROUPS)
         else:
             ratio = tuple(self.split_ratio)
             pointwise = functools.partial(
@@ -140,10 +138,10 @@ seesaw_shuffle_d100 = register_model(
     "seesaw_shuffle_d100", SeesawNet, reference=ReferenceCounts(3.644e6, 360.95e6, _TABLE_5)
 )
 seesaw_shuffle_d050 = register_model(
-    "seesaw_shuffle_d050", SeesawNet, stage_repeats=D050_REPEATS,
+    "seesaw_shuffle_d050", SeesawNet, depths=D050_DEPTHS,
     reference=ReferenceCounts(2.728e6, 209.27e6, "cvtower/SeesawNet_pytorch seesaw_half.py (not in the paper)"),
 )
 seesaw_share_d100 = register_model("seesaw_share_d100", SeesawNet, share_channels=True, permute=False)
 seesaw_share_d050 = register_model(
-    "seesaw_share_d050", SeesawNet, share_channels=True, permute=False, stage_repeats=D050_REPEATS
+    "seesaw_share_d050", SeesawNet, share_channels=True, permute=False, depths=D050_DEPTHS
 )

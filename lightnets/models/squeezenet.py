@@ -20,14 +20,13 @@ size and the three max pools bring it to 4×4 at fire9.
 
 from __future__ import annotations
 
-import functools
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from lightnets.layers import ConvBnAct, ImageClassifier, global_avg_pool
+from lightnets.layers import ConvBnAct, ConvFactory, ImageClassifier, global_avg_pool
 from lightnets.ops import GroupedConv, activation, max_pool_ceil
 from lightnets.registry import ReferenceCounts, register_model
 
@@ -48,22 +47,22 @@ CONV10_PADDINGS = (0, 1)
 
 
 class Fire(nn.Module):
-    """squeeze 1×1 → ReLU → concat[expand 1×1 → ReLU, expand 3×3 → ReLU] (§3.2, Fig. 1)."""
+    """squeeze 1×1 → ReLU → concat[expand 1×1 → ReLU, expand 3×3 → ReLU] (§3.2, Fig. 1); convs with bias, no BN.
+
+    ``[N, H, W, C]`` → ``[N, H, W, expand1x1_features + expand3x3_features]`` (s1x1, e1x1, e3x3 of Table 1).
+    """
 
     squeeze_features: int
     expand1x1_features: int
     expand3x3_features: int
-    padding: str = "symmetric"
-    dtype: Any = None
-    param_dtype: Any = jnp.float32
+    conv: ConvFactory
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        conv = functools.partial(ConvBnAct, padding=self.padding, dtype=self.dtype, param_dtype=self.param_dtype)
-        s = conv(self.squeeze_features, (1, 1), name="squeeze")(x)
+        s = ConvBnAct(self.squeeze_features, conv=self.conv, name="squeeze")(x)
         return jnp.concatenate(
-            [conv(self.expand1x1_features, (1, 1), name="expand1x1")(s),
-             conv(self.expand3x3_features, (3, 3), name="expand3x3")(s)],
+            [ConvBnAct(self.expand1x1_features, conv=self.conv, name="expand1x1")(s),
+             ConvBnAct(self.expand3x3_features, (3, 3), conv=self.conv, name="expand3x3")(s)],
             axis=-1,
         )
 
@@ -85,24 +84,26 @@ class SqueezeNet(ImageClassifier):
     simple_bypass: bool = False
     dropout_rate: float = 0.5
 
-    @nn.compact
-    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+    def check_options(self) -> None:
         if self.version not in VERSIONS:
             raise ValueError(f"unknown SqueezeNet version {self.version!r}; valid: {', '.join(VERSIONS)}")
         if self.conv10_padding not in CONV10_PADDINGS:
             raise ValueError(f"conv10_padding={self.conv10_padding!r}; valid: {CONV10_PADDINGS}")
+
+    @nn.compact
+    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+        self.check_options()
         kernel, width, layout = VERSIONS[self.version]
-        conv1 = dict(kernel_size=(3, 3), strides=(1, 1), padding="symmetric") if self.small_input else dict(
-            kernel_size=(kernel, kernel), strides=(2, 2), padding="VALID"
-        )
-        x = ConvBnAct(width, dtype=self.dtype, param_dtype=self.param_dtype, name="conv1", **conv1)(x)
+        if self.small_input:
+            x = ConvBnAct(width, (3, 3), conv=self.conv(padding="symmetric"), name="conv1")(x)
+        else:
+            x = ConvBnAct(width, (kernel, kernel), (2, 2), conv=self.conv(padding="VALID"), name="conv1")(x)
         for layer in layout:
             if layer == "pool":
                 x = max_pool_ceil(x)
                 continue
             name, squeeze, expand1x1, expand3x3 = layer
-            y = Fire(squeeze, expand1x1, expand3x3, padding=self.padding, dtype=self.dtype,
-                     param_dtype=self.param_dtype, name=name)(x)
+            y = Fire(squeeze, expand1x1, expand3x3, self.conv(), name=name)(x)
             x = x + y if self.simple_bypass and x.shape[-1] == y.shape[-1] else y
         x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
         pad = self.conv10_padding

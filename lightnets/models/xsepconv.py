@@ -1,17 +1,6 @@
-"""XSepConv (Chen, Lu, Xue, Liao 2020, arXiv:2002.12046; docs/references.md#xsepconv) in MobileNet V3-Small.
-
-``XSepConv`` (§3.1, Fig. 1a) replaces a k×k depthwise conv by a 2×2 depthwise conv whose padding corner keeps
-the spatial size, then a 1×k and a k×1 depthwise conv, each followed by BN and the block's nonlinearity:
-4hwc + 2khwc multiply-adds and 4c + 2kc weights. The downsampling form (Fig. 1b) strides the 1×k by (1, 2)
-and the k×1 by (2, 1): 4hwc + khwc/2 + khwc/4. Ablation arrangements (§4.3, Fig. 6, all with the same
-params and MAdds except 'none'):
-  'front'    2×2 → 1×k → k×1 (Fig. 6a, the standard block);
-  'none'     1×k → k×1 only (Fig. 6b);
-  'behind'   1×k → k×1 → 2×2 (XSepConv-B, Fig. 6c);
-  'parallel' (2×2 → BN → act) + (1×k → BN → act → k×1 → BN → act) (XSepConv-P, Fig. 6d). The figure's BN and
-             activation placement is not recoverable from the text; we keep "every conv followed by BN and the
-             nonlinearity" per branch and sum the branches, which keeps the params equal to 'front' as Table 3
-             states. Stride 1 only (the paper uses it for stride-1 blocks only).
+"""MobileNet V3-Small with XSepConv (Chen, Lu, Xue, Liao 2020, arXiv:2002.12046, §4.2;
+docs/references.md#xsepconv). The XSepConv op itself (§3.1, Fig. 1, the Fig. 6 arrangements) is
+``lightnets.ops.XSepConv``.
 
 ``MobileNetV3SmallXSep`` (§4.2): MobileNet V3-Small (``lightnets.models.mobilenet_v3``) whose four stride-1 5×5
 depthwise convs of the 40/48-channel stage become XSepConv(k=5) and whose two stride-1 5×5 convs of the
@@ -33,76 +22,19 @@ Tiny-ImageNet, is reproduced by this geometry with 200 classes; Table 1's absolu
 
 from __future__ import annotations
 
-from typing import Any
-
-import flax.linen as nn
-import jax
-import jax.numpy as jnp
+from collections.abc import Sequence
 
 from lightnets.blocks import SpatialFactory
-from lightnets.layers import NormFactory
 from lightnets.models.mobilenet_v3 import V3_SMALL_BLOCKS, MobileNetV3Small, block_stages
-from lightnets.ops import C2SP, EvenDepthwiseConv, activation, depthwise_conv, improved_padding_schedule
-from lightnets.ops.padding import Padding
-from lightnets.ops.separable import separable_depthwise_stages
+from lightnets.ops import ARRANGEMENTS, C2SP, XSepConv, improved_padding_schedule
 from lightnets.registry import register_model
 
-ARRANGEMENTS = ("front", "none", "behind", "parallel")
 PADDING_STRATEGIES = ("improved", "improved_per_stage", "original")
 MIDDLE_STAGE, LAST_STAGE = 3, 4  # stage indices (``block_stages``) of the 40/48- and 96-channel stages
 # "The first 5×5 depthwise convolution of stride 2" (§4.2 Downsampling): block4 (24 → 40).
 FIRST_5X5_DOWNSAMPLING = next(
     index for index, spec in enumerate(V3_SMALL_BLOCKS) if spec.stride == 2 and spec.kernel_size == 5
 )
-
-
-class XSepConv(nn.Module):
-    """2×2 depthwise (``padding_mode``) and 1×k → k×1 depthwise, each + BN + ``act``, arranged per ``arrangement``.
-
-    Replaces an inverted residual's depthwise + BN + act; channels come from the input.
-    """
-
-    kernel_size: int
-    norm: NormFactory
-    padding_mode: str = "right_bottom"
-    strides: int = 1
-    arrangement: str = "front"
-    act: str = "hard_swish"
-    padding: Padding = "symmetric"
-    dtype: Any = None
-    param_dtype: Any = jnp.float32
-
-    def conv_bn_act(self, x: jax.Array, conv: nn.Module, name: str) -> jax.Array:
-        return activation(self.act)(self.norm(name=f"{name}_bn")(conv(x)))
-
-    def even(self, x: jax.Array) -> jax.Array:
-        conv = EvenDepthwiseConv(self.padding_mode, dtype=self.dtype, param_dtype=self.param_dtype, name="even")
-        return self.conv_bn_act(x, conv, "even")
-
-    def separable(self, x: jax.Array) -> jax.Array:
-        channels = x.shape[-1]
-        for name, (kernel, strides) in zip(("width", "height"), separable_depthwise_stages(self.kernel_size,
-                                                                                           self.strides)):
-            conv = depthwise_conv(
-                channels, kernel, strides=strides, padding=self.padding, dtype=self.dtype,
-                param_dtype=self.param_dtype, name=name,
-            )
-            x = self.conv_bn_act(x, conv, name)
-        return x
-
-    @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
-        if self.arrangement not in ARRANGEMENTS:
-            raise ValueError(f"unknown XSepConv arrangement {self.arrangement!r}; valid: {', '.join(ARRANGEMENTS)}")
-        if self.arrangement == "parallel" and self.strides != 1:
-            raise ValueError(f"arrangement='parallel' is stride-1 only, got strides={self.strides}")
-        if self.arrangement == "front":
-            return self.separable(self.even(x))
-        if self.arrangement == "behind":
-            return self.even(self.separable(x))
-        if self.arrangement == "none":
-            return self.separable(x)
-        return self.even(x) + self.separable(x)
 
 
 class MobileNetV3SmallXSep(MobileNetV3Small):
@@ -174,10 +106,10 @@ class MobileNetV3SmallXSep(MobileNetV3Small):
         padding_mode = self.padding_modes().get(index, C2SP)  # unused by arrangement 'none'
         act, norm = V3_SMALL_BLOCKS[index].act, self.norm(train)
 
-        def xsep(features: int, stride: int, name: str) -> XSepConv:
+        def xsep(features: int, strides: Sequence[int], name: str) -> XSepConv:
             del features  # XSepConv takes its width from its input
             return XSepConv(
-                kernel_size, norm, padding_mode=padding_mode, strides=stride, arrangement=self.arrangement, act=act,
+                kernel_size, norm, padding_mode=padding_mode, strides=strides, arrangement=self.arrangement, act=act,
                 padding=self.padding, dtype=self.dtype, param_dtype=self.param_dtype, name=name,
             )
 

@@ -15,7 +15,7 @@ from lightnets.ops.interlaced import (
 )
 from lightnets.ops.padding import explicit_padding
 from lightnets.ops.pooling import max_pool, max_pool_ceil
-from lightnets.ops.separable import separable_depthwise_stages
+from lightnets.ops.separable import ARRANGEMENTS, XSepConv, separable_depthwise_stages
 from lightnets.ops.shuffle import channel_shuffle, permutation_mask, shuffle_permutation
 from lightnets.ops.squeeze_excite import SqueezeExcite
 from lightnets.ops.uneven import UnevenGroupConv, uneven_channel_mask, uneven_group_conv

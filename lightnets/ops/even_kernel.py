@@ -13,14 +13,13 @@ features towards the opposite corner (the "shift problem", Wu et al. 2019, arXiv
 
 from __future__ import annotations
 
-from typing import Any
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lightnets.ops.grouped import default_kernel_init, grouped_channel_mask, grouped_conv
+from lightnets.ops.grouped import ConvOp, grouped_channel_mask, grouped_conv
 
 # Corner -> which side of each axis takes the extra zero: ((top, bottom), (left, right)) in units of k/2.
 CORNERS = {
@@ -77,15 +76,11 @@ def improved_padding_schedule(num_layers: int, *, last_layer_c2sp: bool = True) 
     return tuple(modes)
 
 
-class EvenDepthwiseConv(nn.Module):
+class EvenDepthwiseConv(ConvOp):
     """Depthwise k×k convolution (k even, default 2) whose output keeps the input size via ``padding_mode``."""
 
     padding_mode: str
     kernel_size: int = 2
-    impl: str = "auto"
-    dtype: Any = None
-    param_dtype: Any = jnp.float32
-    kernel_init: Any = default_kernel_init
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:

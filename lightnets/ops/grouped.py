@@ -23,6 +23,7 @@ Implementations (``impl``):
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -235,8 +236,29 @@ def grouped_conv(
     return _conv_lax(x, kernel, strides, pads, groups)
 
 
-class GroupedConv(nn.Module):
-    """Convolution with ``groups`` contiguous channel groups (groups=1: dense; =C_in=C_out: depthwise)."""
+class ConvOp(nn.Module):
+    """Keyword-only fields every convolution op of ``lightnets.ops`` has.
+
+    Attributes:
+      impl: 'auto' (the measured choice for the backend, ``lightnets.ops.dispatch``), 'canonical' or one of
+        the op's fast implementations.
+      dtype: computation dtype; ``None`` computes in the input's dtype.
+      param_dtype: parameter dtype.
+      kernel_init: kernel initializer (He-normal over fan-out, as the reference codes).
+    """
+
+    impl: str = dataclasses.field(default="auto", kw_only=True)
+    dtype: Any = dataclasses.field(default=None, kw_only=True)
+    param_dtype: Any = dataclasses.field(default=jnp.float32, kw_only=True)
+    kernel_init: Any = dataclasses.field(default=default_kernel_init, kw_only=True)
+
+
+class GroupedConv(ConvOp):
+    """Convolution with ``groups`` contiguous channel groups (groups=1: dense; =C_in=C_out: depthwise).
+
+    ``[N, H, W, C_in]`` → ``[N, H', W', features]``; C_in and ``features`` must divide by ``groups``
+    (ValueError otherwise). Parameters: ``kernel`` [k_h, k_w, C_in / groups, features], ``bias`` [features].
+    """
 
     features: int
     kernel_size: Sequence[int] = (1, 1)
@@ -244,10 +266,6 @@ class GroupedConv(nn.Module):
     padding: Padding = "symmetric"
     groups: int = 1
     use_bias: bool = False
-    impl: str = "auto"
-    dtype: Any = None
-    param_dtype: Any = jnp.float32
-    kernel_init: Any = default_kernel_init
     bias_init: Any = nn.initializers.zeros
 
     @nn.compact

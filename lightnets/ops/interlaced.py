@@ -17,15 +17,13 @@ Implementations of ``interlaced_group_conv`` (``impl``):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import flax.linen as nn
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from lightnets.ops.grouped import (
-    check_groups, conv_shifted, default_kernel_init, grouped_channel_mask, grouped_conv, resolve_grouped_call,
+    ConvOp, check_groups, conv_shifted, grouped_channel_mask, grouped_conv, resolve_grouped_call,
 )
 from lightnets.ops.padding import Padding, PadPairs
 from lightnets.ops.shuffle import channel_shuffle, permutation_mask, shuffle_permutation
@@ -59,7 +57,7 @@ def interlaced_group_conv(
     return interlace(grouped_conv(x, kernel, strides=strides, padding=pads, groups=groups, impl=chosen), groups)
 
 
-class InterlacedGroupConv(nn.Module):
+class InterlacedGroupConv(ConvOp):
     """Grouped convolution with ``groups`` contiguous groups whose outputs are interlaced."""
 
     features: int
@@ -67,10 +65,6 @@ class InterlacedGroupConv(nn.Module):
     strides: Sequence[int] = (1, 1)
     padding: Padding = "symmetric"
     groups: int = 1
-    impl: str = "auto"
-    dtype: Any = None
-    param_dtype: Any = jnp.float32
-    kernel_init: Any = default_kernel_init
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:

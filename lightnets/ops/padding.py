@@ -13,7 +13,7 @@ from typing import Union
 PadPairs = tuple[tuple[int, int], tuple[int, int]]
 Padding = Union[str, Sequence[tuple[int, int]]]
 
-PADDING_MODES = ("symmetric", "SAME", "VALID")
+PADDINGS = ("symmetric", "SAME", "VALID")
 
 
 def explicit_padding(
@@ -41,10 +41,12 @@ def explicit_padding(
             total = max((out - 1) * s + k - size, 0)
             pairs.append((total // 2, total - total // 2))
         return tuple(pairs)  # type: ignore[return-value]
-    raise ValueError(f"unknown padding {padding!r}; valid: {', '.join(PADDING_MODES)} or explicit pairs")
+    raise ValueError(f"unknown padding {padding!r}; valid: {', '.join(PADDINGS)} or explicit pairs")
 
 
-def output_size(input_hw: Sequence[int], window: Sequence[int], strides: Sequence[int], pads: PadPairs) -> tuple[int, int]:
+def output_size(
+    input_hw: Sequence[int], window: Sequence[int], strides: Sequence[int], pads: PadPairs
+) -> tuple[int, int]:
     """(H_out, W_out) of a k_h×k_w window sliding at ``strides`` over an input padded by ``pads``."""
     return tuple((size + before + after - k) // s + 1  # type: ignore[return-value]
                  for size, k, s, (before, after) in zip(input_hw, window, strides, pads))

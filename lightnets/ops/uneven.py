@@ -13,7 +13,6 @@ convolution whose kernel is the block-diagonal assembly of the group kernels; mo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import flax.linen as nn
 import jax
@@ -21,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lightnets.ops.dispatch import resolve_impl
-from lightnets.ops.grouped import block_diagonal_kernel, default_kernel_init, grouped_conv
+from lightnets.ops.grouped import ConvOp, block_diagonal_kernel, grouped_conv
 from lightnets.ops.padding import Padding
 
 IMPLS = ("split", "masked")
@@ -69,7 +68,7 @@ def uneven_group_conv(
     )
 
 
-class UnevenGroupConv(nn.Module):
+class UnevenGroupConv(ConvOp):
     """Group convolution with arbitrary contiguous group sizes; params ``kernel_0 … kernel_{G-1}``."""
 
     in_splits: Sequence[int]
@@ -77,10 +76,6 @@ class UnevenGroupConv(nn.Module):
     kernel_size: Sequence[int] = (1, 1)
     strides: Sequence[int] = (1, 1)
     padding: Padding = "symmetric"
-    impl: str = "auto"
-    dtype: Any = None
-    param_dtype: Any = jnp.float32
-    kernel_init: Any = default_kernel_init
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:

@@ -1,12 +1,12 @@
-"""clcNet's cost minimisation (clcNet, Zhang 2018, eq. 2) and FCRF rule (eq. 1) against the CDG of real modules."""
+"""clcNet's cost minimisation (clcNet, Zhang 2018, eq. 2; ``lightnets.models.clcnet_groups``) and FCRF rule (eq. 1)
+against the CDG of real modules."""
 
 import flax.linen as nn
 import numpy as np
 import pytest
 
-from lightnets.analysis import (
-    channel_dependency, clc_block_cost, compose, feasible_groups, has_full_channel_receptive_field, minimize_clc_cost,
-)
+from lightnets.analysis import channel_dependency, compose, has_full_channel_receptive_field
+from lightnets.models.clcnet_groups import clc_block_cost, feasible_groups, minimize_clc_cost
 from lightnets.ops import GroupedConv, InterlacedGroupConv
 
 # clcNet Table 1: (M, L, N) -> (g1, g2).

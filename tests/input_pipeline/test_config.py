@@ -10,14 +10,20 @@ import input_pipeline
 from input_pipeline import default_data_config, validate_data_config
 
 
-def test_every_dataset_has_info_and_a_valid_default_config():
+def test_every_dataset_has_a_spec_and_a_valid_default_config():
     for name in input_pipeline.DATASET_NAMES:
-        info = input_pipeline.get_dataset_info(name)
+        spec = input_pipeline.get_dataset_spec(name)
         data = input_pipeline.default_data_config(name)
-        assert info.name == data.name == name
-        assert data.image_size == info.image_size
-        assert (data.train_split, data.eval_split) == (info.train_split, info.eval_split)
-        input_pipeline.validate_data_config(data, global_batch_size=8, process_count=2)
+        assert spec.name == data.name == name
+        assert data.image_size == spec.image_size
+        assert (data.train_split, data.eval_split) == (spec.train_split, spec.eval_split)
+        assert {spec.train_split, spec.eval_split} <= set(spec.splits) and min(spec.splits.values()) > 0
+        input_pipeline.validate_data_config(data)
+
+
+def test_spec_refuses_a_default_split_it_does_not_have():
+    with pytest.raises(ValueError, match="mnist: default split 'validation' is not one of its splits train, test"):
+        input_pipeline.DatasetSpec("mnist", 10, {"train": 60_000, "test": 10_000}, "train", "validation", 28)
 
 
 def test_paper_recipes_are_the_defaults():
@@ -34,12 +40,13 @@ def test_paper_recipes_are_the_defaults():
 
 def test_unknown_dataset_lists_the_known_ones():
     with pytest.raises(ValueError, match="known datasets: digits, cifar10, cifar100, svhn_cropped"):
-        input_pipeline.get_dataset_info("mnist")
+        input_pipeline.get_dataset_spec("mnist")
     with pytest.raises(ValueError, match="imagenet2012"):
         input_pipeline.default_data_config("imagenet")
 
 
 def test_batch_not_divisible_by_processes_fails_before_any_work(tmp_path):
+    """The iterators check their arguments (not the config, which they trust) before touching data."""
     data = input_pipeline.default_data_config("digits")
     data.data_dir = str(tmp_path / "never_created")
     with pytest.raises(ValueError, match="global_batch_size=10 must be a positive multiple of process_count=3"):
@@ -58,7 +65,7 @@ def test_bad_choices_name_the_value_and_the_valid_ones(field, value, valid):
     data = input_pipeline.default_data_config("cifar10")
     data[field] = value
     with pytest.raises(ValueError, match=f"{field}='{value}'; valid: .*{valid}"):
-        input_pipeline.validate_data_config(data, global_batch_size=8, process_count=1)
+        input_pipeline.validate_data_config(data)
 
 
 def test_import_has_no_tensorflow_and_no_side_effects():
@@ -79,11 +86,11 @@ def test_bad_splits_and_crop_ranges_are_named(field, value, message):
     data = default_data_config("digits")
     data[field] = value
     with pytest.raises(ValueError) as error:
-        validate_data_config(data, global_batch_size=8, process_count=1)
+        validate_data_config(data)
     assert message in str(error.value)
 
 
 def test_split_expressions_of_known_splits_pass():
     data = default_data_config("svhn_cropped")
     data.train_split = "train+extra[:50%]"
-    validate_data_config(data, global_batch_size=8, process_count=1)
+    validate_data_config(data)

@@ -8,9 +8,9 @@ import input_pipeline
 
 def test_digits_builder_prepares_the_real_stratified_split(digits_config):
     builder = tfds.builder("digits", data_dir=digits_config.data_dir)
-    info = input_pipeline.get_dataset_info("digits")
-    assert builder.info.splits["train"].num_examples == info.num_train_examples == 1442
-    assert builder.info.splits["test"].num_examples == info.num_eval_examples == 355
+    spec = input_pipeline.get_dataset_spec("digits")
+    assert {name: split.num_examples for name, split in builder.info.splits.items()} == spec.splits
+    assert spec.splits == {"train": 1442, "test": 355}
     test = tfds.as_numpy(builder.as_dataset(split="test", batch_size=-1))
     assert test["image"].shape == (355, 32, 32, 3) and test["image"].dtype == np.uint8
     np.testing.assert_array_equal(np.bincount(test["label"]), [35, 36, 35, 36, 36, 36, 36, 35, 34, 36])

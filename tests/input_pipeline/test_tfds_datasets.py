@@ -23,7 +23,7 @@ def test_train_and_eval_batches_under_mock_data(name, tmp_path, imagenet_manual_
     data.shuffle_buffer = 8
     if name == "imagenet2012":
         data.color_jitter, data.pca_lighting = 0.4, 0.1
-    size, classes = data.image_size, input_pipeline.get_dataset_info(name).num_classes
+    size, classes = data.image_size, input_pipeline.get_dataset_spec(name).num_classes
     with tfds.testing.mock_data(num_examples=5):
         train = next(input_pipeline.create_train_iterator(data, global_batch_size=4, seed=0))
         evaluated = list(input_pipeline.create_eval_iterator(data, global_batch_size=4))

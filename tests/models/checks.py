@@ -1,4 +1,4 @@
-"""Checks shared by the model-family tests: traced output shapes and dtypes, one compiled training step."""
+"""Checks shared by the model tests: traced variables and logits, one compiled training step, cached counts."""
 
 from __future__ import annotations
 
@@ -24,19 +24,6 @@ def init_and_apply_shapes(model: nn.Module, input_size: int, *, batch: int = 2):
         return variables, model.apply(variables, x, train=False)
 
     return jax.eval_shape(init_and_apply, images)
-
-
-def assert_logits_shape(model: nn.Module, input_size: int, *, batch: int = 2) -> None:
-    _, logits = init_and_apply_shapes(model, input_size, batch=batch)
-    assert logits.shape == (batch, model.num_classes) and logits.dtype == jnp.float32
-
-
-def assert_dtypes(model_factory, input_size: int) -> None:
-    """bfloat16 compute with bfloat16 params still returns float32 logits, and every param is bfloat16."""
-    model = model_factory(dtype=jnp.bfloat16, param_dtype=jnp.bfloat16)
-    variables, logits = init_and_apply_shapes(model, input_size)
-    assert logits.dtype == jnp.float32
-    assert {leaf.dtype for leaf in jax.tree_util.tree_leaves(variables["params"])} == {jnp.dtype(jnp.bfloat16)}
 
 
 def random_variables(model: nn.Module, input_size: int, *, seed: int = 0) -> dict:

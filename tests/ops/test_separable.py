@@ -18,7 +18,7 @@ from .reference import assert_same_function, dense_conv, dense_kernel, normal
     channels=st.integers(1, 6),
 )
 def test_two_stages_equal_a_dense_conv_with_the_outer_product_kernel(kernel_size, stride, hw, channels):
-    (row_kernel, row_strides), (col_kernel, col_strides) = ops.separable_depthwise_stages(kernel_size, stride)
+    (row_kernel, row_strides), (col_kernel, col_strides) = ops.separable_depthwise_stages(kernel_size, (stride, stride))
     assert row_kernel == (1, kernel_size) and col_kernel == (kernel_size, 1)
     x = normal(0, 2, *hw, channels)
     row = normal(1, *row_kernel, 1, channels)
@@ -37,7 +37,11 @@ def test_two_stages_equal_a_dense_conv_with_the_outer_product_kernel(kernel_size
     assert_same_function(impls, reference, x, row, col)
 
 
-@pytest.mark.parametrize("kernel_size,stride,match", [(4, 1, "odd kernel_size, got 4"), (3, 3, "stride must be 1 or 2")])
-def test_errors(kernel_size, stride, match):
+@pytest.mark.parametrize("kernel_size,strides,match", [
+    (4, (1, 1), "odd kernel_size, got 4"),
+    (3, (3, 3), r"strides must be \(1, 1\) or \(2, 2\), got \(3, 3\)"),
+    (3, (1, 2), r"strides must be \(1, 1\) or \(2, 2\), got \(1, 2\)"),
+])
+def test_errors(kernel_size, strides, match):
     with pytest.raises(ValueError, match=match):
-        ops.separable_depthwise_stages(kernel_size, stride)
+        ops.separable_depthwise_stages(kernel_size, strides)

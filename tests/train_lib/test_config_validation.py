@@ -4,7 +4,9 @@ import jax
 import pytest
 
 import train_fakes
-from train_lib import ConfigError, train_and_evaluate
+from train_lib import ConfigError, check_config, train_and_evaluate
+from train_lib.config_validation import validate_config
+from train_lib.train import check_image_size
 
 COMPILE_EVENT = "backend_compile"
 
@@ -55,6 +57,7 @@ def compile_events():
     ({"model_kwargs": {"bn_epsilon": -1.0}}, "model_kwargs.bn_epsilon=-1.0; valid: (0, ∞)"),
     ({"batch_size": 128, "eval_batch_size": 128}, "batch_size=128; valid: at most the 64 examples of fake's train"),
     ({"lr_boundaries_epochs": ("abc",)}, "lr_boundaries_epochs=('abc',); valid: increasing epochs > 0"),
+    # Traced where the run is built (train_lib.train.check_image_size), still before any data work:
     ({"model": "squeezenet1_1", "data.image_size": 16},
      "data.image_size=16 is too small for squeezenet1_1 (ZeroDivisionError: integer modulo by zero); valid: ≥ 17"),
     ({"model": "sqnxt23_100", "data.image_size": 2}, "data.image_size=2 is too small for sqnxt23_100"),
@@ -102,3 +105,40 @@ def test_manual_download_dataset_without_files(tmp_path):
     config.model = "test_tiny_cnn"
     with pytest.raises(ConfigError, match="ILSVRC2012_img_train.tar"):
         train_and_evaluate(config, str(tmp_path / "work"), data_source=input_pipeline)
+    assert not (tmp_path / "tfds").exists()  # the availability check is a pure existence check
+
+
+def test_validate_config_traces_nothing_and_validates_the_data_once(monkeypatch):
+    """validate_config is pure and fast: no model trace (the image size is checked where the run is built)
+    and one validate_data_config call, for both batch sizes."""
+    source = train_fakes.FakeDataSource()
+    calls = []
+    monkeypatch.setattr(source, "validate_data_config", lambda data: calls.append(data.name))
+
+    def no_trace(*args, **kwargs):
+        raise AssertionError("validate_config traced the model")
+
+    config = train_fakes.tiny_config(model="sqnxt23_100", **{"data.image_size": 2})
+    with monkeypatch.context() as patch:
+        patch.setattr(jax, "eval_shape", no_trace)
+        validated = validate_config(config, data_source=source, device_count=8, process_count=1)
+    assert calls == ["fake"]
+    with pytest.raises(ConfigError, match=r"^data.image_size=2 is too small for sqnxt23_100 .*; valid: ≥ \d+$"):
+        check_image_size(validated.model, config.model, config.data.image_size)
+
+
+def test_check_mode_traces_the_image_size(tmp_path):
+    config = train_fakes.tiny_config(model="xception", **{"data.image_size": 4})
+    with pytest.raises(ConfigError, match="data.image_size=4 is too small for xception"):
+        check_config(config, str(tmp_path), data_source=train_fakes.FakeDataSource())
+
+
+def test_model_option_refused_by_the_model_fails_at_validation(tmp_path, compile_events):
+    import ml_collections
+
+    config = train_fakes.tiny_config()
+    config.model = "mobilenet_v2_035"
+    config.model_kwargs = ml_collections.ConfigDict({"width_multiplier": -1.0})
+    with pytest.raises(ConfigError, match=r"model 'mobilenet_v2_035': width_multiplier must be positive, got -1.0"):
+        train_and_evaluate(config, str(tmp_path), data_source=train_fakes.FakeDataSource())
+    assert compile_events == []

@@ -27,7 +27,7 @@ def test_digits_loss_falls(tmp_path):
     assert all(later < earlier for earlier, later in zip(losses, losses[1:])), losses
     assert losses[-1] < losses[0] - 0.1, losses
     final = results["final"]
-    assert final["examples"] == input_pipeline.get_dataset_info("digits").num_eval_examples
+    assert final["examples"] == input_pipeline.get_dataset_spec("digits").splits["test"]
     assert final["top1"] > 0.15, results  # chance is 0.1
     assert logged(tmp_path, "eval/top1")[-1] == pytest.approx(final["top1"])
     events = event_accumulator.EventAccumulator(str(tmp_path))

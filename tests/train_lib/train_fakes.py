@@ -39,11 +39,12 @@ if MODEL_NAME not in list_models():
 
 
 @dataclasses.dataclass(frozen=True)
-class FakeInfo:
+class FakeSpec:
+    """input_pipeline.DatasetSpec's fields for the fake dataset."""
+
     name: str
     num_classes: int
-    num_train_examples: int
-    num_eval_examples: int
+    splits: dict[str, int] = dataclasses.field(hash=False)
     train_split: str = "train"
     eval_split: str = "test"
     image_size: int = IMAGE_SIZE
@@ -64,22 +65,19 @@ class FakeDataSource:
             return images, labels
 
         self.train, self.eval = split(num_train), split(num_eval)
-        self.info = FakeInfo("fake", NUM_CLASSES, num_train, num_eval)
+        self.spec = FakeSpec("fake", NUM_CLASSES, {"train": num_train, "test": num_eval})
         self.nan_at_step, self.seconds_per_batch = nan_at_step, seconds_per_batch
 
-    def get_dataset_info(self, name: str) -> FakeInfo:
+    def get_dataset_spec(self, name: str) -> FakeSpec:
         if name != "fake":
             raise ValueError(f"Unknown dataset {name!r}; known datasets: fake")
-        return self.info
+        return self.spec
 
-    def validate_data_config(self, data, *, global_batch_size: int, process_count: int) -> None:
-        self.get_dataset_info(data.name)
-        if global_batch_size < 1 or global_batch_size % process_count:
-            raise ValueError(f"global_batch_size={global_batch_size} must be a positive multiple of "
-                             f"process_count={process_count}")
+    def validate_data_config(self, data) -> None:
+        self.get_dataset_spec(data.name)
 
     def check_data_available(self, data) -> None:
-        self.get_dataset_info(data.name)
+        self.get_dataset_spec(data.name)
 
     def steps_per_epoch(self, data, global_batch_size: int) -> int:
         return max(1, len(self.train[1]) // global_batch_size)
