@@ -16,6 +16,7 @@ import dataclasses
 import math
 from collections import defaultdict
 from collections.abc import Callable
+from typing import Any
 
 import flax.linen as nn
 import jax
@@ -51,6 +52,7 @@ class ModelCounts:
     input_size: int
     num_classes: int
     layers: tuple[LayerCount, ...]
+    output_shape: tuple[int, ...] | None = None  # the model's output (logits) on one image
 
     @property
     def params_without_bn(self) -> int:
@@ -93,11 +95,16 @@ def _walk(jaxpr: jex.Jaxpr, prefix: str, multiplier: int, totals: dict[str, int]
 
 def madds_by_scope(fn: Callable, *args) -> dict[str, int]:
     """Multiply-adds of ``fn(*args)`` per Flax name scope, with every lightnets op in canonical form."""
+    return _madds_and_output_shapes(fn, *args)[0]
+
+
+def _madds_and_output_shapes(fn: Callable, *args) -> tuple[dict[str, int], Any]:
+    """(``madds_by_scope``, ``fn``'s output as ``jax.ShapeDtypeStruct``s) from one trace."""
     with canonical_only():
-        closed = jax.make_jaxpr(fn)(*args)
+        closed, output_shapes = jax.make_jaxpr(fn, return_shape=True)(*args)
     totals: dict[str, int] = defaultdict(int)
     _walk(closed.jaxpr, "", 1, totals)
-    return dict(totals)
+    return dict(totals), output_shapes
 
 
 def _module_path(scope: str) -> Path:
@@ -125,8 +132,7 @@ def count_model(model: nn.Module, input_size: int = 224, *, in_channels: int = 3
         return model.apply(v, images, train=False, capture_intermediates=lambda m, method: method == "__call__"
                            and len(m.scope.path) == depth)
 
-    scopes = madds_by_scope(forward, variables, jnp.zeros(x.shape, x.dtype))
-    _, state = jax.eval_shape(forward, variables, jnp.zeros(x.shape, x.dtype))
+    scopes, (logits, state) = _madds_and_output_shapes(forward, variables, jnp.zeros(x.shape, x.dtype))
     shapes = {
         tuple(k.key for k in path[:-2]): tuple(leaf.shape)
         for path, leaf in jax.tree_util.tree_flatten_with_path(state.get("intermediates", {}))[0]
@@ -152,7 +158,7 @@ def count_model(model: nn.Module, input_size: int = 224, *, in_channels: int = 3
     total = lambda i: sum(r[i] for r in rows.values())  # noqa: E731
     return ModelCounts(
         params=total(0), bn_params=total(1), madds=total(2), input_size=input_size,
-        num_classes=getattr(model, "num_classes", -1), layers=layers,
+        num_classes=getattr(model, "num_classes", -1), layers=layers, output_shape=tuple(logits.shape),
     )
 
 
