@@ -21,7 +21,9 @@ from absl import app, flags, logging  # noqa: E402
 
 import input_pipeline  # noqa: E402  (no TensorFlow until its pipeline modules are used)
 from input_pipeline.tensorflow_setup import import_tensorflow  # noqa: E402
-from train_lib import ConfigError, checkpointing, command_line, partitioning, workdir  # noqa: E402
+from train_lib import (  # noqa: E402
+    ConfigError, checkpointing, command_line, device_preprocessing, partitioning, workdir,
+)
 from train_lib.config_validation import build_model  # noqa: E402
 from train_lib.train import CHECKPOINT_CHOICES, checkpoint_step, restore_eval_variables  # noqa: E402
 
@@ -79,7 +81,7 @@ def load_config(workdir_path: str) -> ml_collections.ConfigDict:
 
 
 def read_images(paths: list[str], data) -> np.ndarray:
-    """float32 [N, size, size, 3]: each file's bytes through the eval recipe of ``data``."""
+    """uint8 [N, size, size, 3]: each file's bytes through the host half of the eval recipe of ``data``."""
     encoded = []
     for path in paths:
         try:
@@ -116,9 +118,13 @@ def label_names(data, num_classes: int) -> list[str]:
     return names if len(names) == num_classes else [str(index) for index in range(num_classes)]
 
 
-def predict(model, variables: dict, images: np.ndarray, *, batch_size: int) -> np.ndarray:
-    """Softmax probabilities float32 [N, classes], in batches of ``batch_size`` (the last one padded)."""
-    apply = jax.jit(lambda v, x: jax.nn.softmax(model.apply(v, x, train=False).astype(np.float32), axis=-1))
+def predict(model, variables: dict, images: np.ndarray, data, *, batch_size: int) -> np.ndarray:
+    """Softmax probabilities float32 [N, classes] of uint8 ``images`` normalised as the eval step does
+    (``device_preprocessing.eval_preprocessing(data)``), in batches of ``batch_size`` (the last one padded)."""
+    preprocess = device_preprocessing.eval_preprocessing(data)
+    apply = jax.jit(
+        lambda v, x: jax.nn.softmax(model.apply(v, preprocess(x), train=False).astype(np.float32), axis=-1)
+    )
     batch_size = min(batch_size, len(images))
     probabilities = []
     for start in range(0, len(images), batch_size):
@@ -162,7 +168,7 @@ def main(argv: list[str]) -> None:
     names = label_names(config.data, spec.num_classes)
     logging.info("%s on %s, checkpoint %d of %s%s.", config.model, spec.name, step, workdir_path,
                  " (moving average)" if is_ema else "")
-    probabilities = predict(model, variables, images, batch_size=config.eval_batch_size)
+    probabilities = predict(model, variables, images, config.data, batch_size=config.eval_batch_size)
     print("\n\n".join(format_predictions(path, p, names) for path, p in zip(paths, probabilities)))
 
 

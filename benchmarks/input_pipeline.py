@@ -2,9 +2,10 @@
 
 Generates `--num-images` JPEGs of ~500×375 (random crops of scikit-image's bundled photos, both
 orientations, quality 90) and times, on one core each, in the same run:
-  lightnets  input_pipeline's training path for imagenet2012: Inception crop with the fused
-             decode_and_crop_jpeg, 224 resize, flip, mean/std, inside tf.data with the undecodable-image
-             guard (corrupt_images.map_images), one tf.data thread and one intra-op thread;
+  lightnets  input_pipeline's training path for imagenet2012 (the host half, ending at uint8: the float
+             half runs on the accelerator, train_lib.device_preprocessing): Inception crop with the fused
+             decode_and_crop_jpeg, 224 resize, flip, inside tf.data with the undecodable-image guard
+             (corrupt_images.map_images), one tf.data thread and one intra-op thread;
   guardless  the same recipe in a plain `Dataset.map` (measures the guard's cost);
   pil        a plain PIL baseline: full decode, random-resized-crop (area 0.08–1, aspect 3/4–4/3, the same
              10-attempt rule), bilinear resize to 224, flip, float32 mean/std.

@@ -10,7 +10,7 @@ import ml_collections
 from ml_collections import config_dict
 
 from input_pipeline import default_data_config
-from lightnets import model_options
+from lightnets.registry import check_options, model_options
 
 
 def get_config(dataset: str = "digits", model: str = "mobilenet_v2_100", **model_kwargs: Any
@@ -91,9 +91,10 @@ def model_kwargs_config(model: str, **values: Any) -> ml_collections.ConfigDict:
     ``values`` set some. Raises ValueError for an unknown model or option (with the valid ones).
     """
     options = model_options(model)
-    unknown = sorted(set(values) - set(options))
-    if unknown:
-        raise ValueError(f"{model}: unknown option(s) {', '.join(unknown)}; valid: {', '.join(options)}")
+    check_options(model, values)  # unknown names, each with the option it most likely means
+    if config_set := sorted(set(values) - set(options)):
+        raise ValueError(f"{model}: {', '.join(config_set)} is set from the dataset and config.dtype, not "
+                         f"model_kwargs; valid: {', '.join(options)}")
     return ml_collections.ConfigDict(
         {name: config_dict.placeholder(kind) if values.get(name) is None else values[name]
          for name, kind in options.items()})

@@ -17,7 +17,7 @@ def map_images(dataset: tf.data.Dataset, image_fn, *, image_size: int, on_corrup
     on_corrupt='skip': an undecodable example is dropped and logged to stderr with its tfds_id and this
     pipeline's running count. 'error': the pipeline raises InvalidArgumentError naming the tfds_id.
     """
-    placeholder = tf.zeros([image_size, image_size, 3], tf.float32)
+    placeholder = tf.zeros([image_size, image_size, 3], tf.uint8)
 
     def attempt(example):
         processed = tf.data.Dataset.from_tensors(example).map(lambda ex: (image_fn(ex), True)).ignore_errors()

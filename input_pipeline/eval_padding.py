@@ -20,7 +20,7 @@ def pad_with_mask(dataset: tf.data.Dataset, *, total: int, image_size: int) -> t
     real = dataset.map(lambda example: dict(example, mask=tf.constant(True)))
     padding = tf.data.Dataset.from_tensors(
         {
-            "image": tf.zeros([image_size, image_size, 3], tf.float32),
+            "image": tf.zeros([image_size, image_size, 3], tf.uint8),
             "label": tf.constant(0, tf.int32),
             "mask": tf.constant(False),
         }

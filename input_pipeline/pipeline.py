@@ -26,7 +26,8 @@ def create_train_iterator(
     process_index: int | None = None,
     process_count: int | None = None,
 ) -> Iterator[dict[str, np.ndarray]]:
-    """Infinite iterator of {'image': float32 [B, H, W, 3], 'label': int32 [B]}, B = global / process_count.
+    """Infinite iterator of {'image': uint8 [B, S, S, 3], 'label': int32 [B]}, B = global / process_count; the
+    float half of the recipe (÷255, colour jitter, lighting, normalisation) is `train_lib.device_preprocessing`'s.
 
     Each process reads ⌊N/P⌋ examples per epoch (tfds.split_for_jax_process with drop_remainder); batches
     run on across epoch boundaries, so step s holds examples s·B … (s+1)·B − 1 of the stream.
@@ -76,7 +77,8 @@ def create_eval_iterator(
     process_index: int | None = None,
     process_count: int | None = None,
 ) -> Iterator[dict[str, np.ndarray]]:
-    """One pass over the eval split: {'image', 'label', 'mask' (bool)} batches of global / process_count.
+    """One pass over the eval split: {'image' (uint8, not normalised), 'label', 'mask' (bool)} batches of
+    global / process_count.
 
     All processes yield the same number of batches; across processes every eval example appears exactly
     once with mask=True (eval_padding). With on_corrupt='skip' an undecodable example is not counted.

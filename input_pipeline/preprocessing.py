@@ -2,8 +2,9 @@
 
 Randomness is stateless: every random op takes a ``seed`` of shape [2], so an example's augmentation is
 a pure function of (run seed, epoch, position in the epoch) and a resumed run repeats it exactly.
-Pixel conventions: decoders return uint8 [H, W, 3]; croppers return float32 in [0, 255]; colour ops,
-flips and `normalize` take float32 in [0, 1].
+Pixel conventions: decoders return uint8 [H, W, 3]; resizes return float32 in [0, 255]; crops and flips
+keep their input's dtype. The float ops (colour jitter, lighting, normalisation) run on the accelerator:
+`train_lib.device_preprocessing`.
 """
 
 from __future__ import annotations
@@ -11,16 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import tensorflow as tf
-
-# fb.resnet.torch (datasets/imagenet.lua): ImageNet RGB PCA, used by its `Lighting` transform.
-PCA_EIGENVALUES = (0.2175, 0.0188, 0.0045)
-PCA_EIGENVECTORS = (
-    (-0.5675, 0.7192, 0.4009),
-    (-0.5808, -0.0045, -0.8140),
-    (-0.5836, -0.6948, 0.4203),
-)
-# fb.resnet.torch `Grayscale`: ITU-R 601 luma weights.
-_LUMA_WEIGHTS = (0.299, 0.587, 0.114)
 
 
 def decode_image(image_bytes: tf.Tensor) -> tf.Tensor:
@@ -118,8 +109,8 @@ def decode_and_random_resized_crop(
 
 
 def pad_and_random_crop(image: tf.Tensor, *, seed: tf.Tensor, size: int, padding: int) -> tf.Tensor:
-    """Zero-pads ``padding`` pixels per side, then a random [size, size] crop (CIFAR standard); float32."""
-    padded = tf.pad(tf.cast(image, tf.float32), [[padding, padding], [padding, padding], [0, 0]])
+    """Zero-pads ``padding`` pixels per side, then a random [size, size] crop (CIFAR standard); keeps the dtype."""
+    padded = tf.pad(image, [[padding, padding], [padding, padding], [0, 0]])
     return tf.image.stateless_random_crop(padded, [size, size, 3], seed=seed)
 
 
@@ -128,49 +119,3 @@ def random_flip(image: tf.Tensor, *, seed: tf.Tensor) -> tf.Tensor:
     return tf.image.stateless_random_flip_left_right(image, seed=seed)
 
 
-def _grayscale(image: tf.Tensor) -> tf.Tensor:
-    return tf.reduce_sum(image * tf.constant(_LUMA_WEIGHTS), axis=-1, keepdims=True)
-
-
-def _blend(image: tf.Tensor, other: tf.Tensor, alpha: tf.Tensor) -> tf.Tensor:
-    return image * alpha + other * (1 - alpha)
-
-
-def color_jitter(image: tf.Tensor, *, seed: tf.Tensor, strength: float) -> tf.Tensor:
-    """fb.resnet.torch `ColorJitter`: brightness, contrast, saturation in random order.
-
-    Each blends the image with black / its mean gray / its grayscale by ``1 + U(-strength, strength)``;
-    no clipping, as in the reference.
-    """
-    order_seed, alpha_seed = tf.unstack(tf.random.experimental.stateless_split(seed, num=2))
-    order = tf.argsort(tf.random.stateless_uniform([3], seed=order_seed))
-    alphas = 1 + tf.random.stateless_uniform([3], seed=alpha_seed, minval=-strength, maxval=strength)
-    transforms = (
-        lambda x: _blend(x, tf.zeros_like(x), alphas[0]),  # brightness
-        lambda x: _blend(x, tf.reduce_mean(_grayscale(x)), alphas[1]),  # contrast
-        lambda x: _blend(x, _grayscale(x), alphas[2]),  # saturation
-    )
-    for position in range(3):
-        image = tf.switch_case(order[position], [lambda t=t: t(image) for t in transforms])
-    return image
-
-
-def pca_lighting(image: tf.Tensor, *, seed: tf.Tensor, alpha_std: float) -> tf.Tensor:
-    """AlexNet PCA lighting noise (Krizhevsky et al. 2012, §4.1) as in fb.resnet.torch `Lighting`.
-
-    Adds ``eigvec @ (alpha * eigval)`` to every pixel, ``alpha ~ N(0, alpha_std)`` per image.
-    """
-    alpha = tf.random.stateless_normal([3], seed=seed, stddev=alpha_std)
-    rgb = tf.linalg.matvec(tf.constant(PCA_EIGENVECTORS), alpha * tf.constant(PCA_EIGENVALUES))
-    return image + rgb
-
-
-def normalize(
-    image: tf.Tensor, *, method: str, mean: Sequence[float] | None = None, std: Sequence[float] | None = None
-) -> tf.Tensor:
-    """Maps a [0, 1] image to network input: 'mean_std' per channel, or 'minus_one_to_one'."""
-    if method == "mean_std":
-        return (image - tf.constant(mean, tf.float32)) / tf.constant(std, tf.float32)
-    if method == "minus_one_to_one":
-        return image * 2 - 1
-    raise ValueError(f"normalization method {method!r} is not one of 'mean_std', 'minus_one_to_one'")

@@ -1,7 +1,10 @@
-"""Each paper's preprocessing recipe, chosen by the `data` config, composed from `preprocessing` ops.
+"""Each paper's preprocessing recipe, chosen by the `data` config, composed from `preprocessing` ops: the host
+half, which ends at uint8 [image_size, image_size, 3].
 
-Train order follows fb.resnet.torch (crop, colour jitter, lighting, normalise, flip); flipping commutes
-with the colour ops. Images leave as float32 [image_size, image_size, 3].
+Training: decode, crop and resize (the recipe), flip. The float half (÷255, fb.resnet.torch's colour jitter and
+PCA lighting, normalisation) runs on the accelerator inside the jitted steps (`train_lib.device_preprocessing`),
+so the host spends its cores on decoding and sends a quarter of the bytes. Resized pixels are rounded to
+uint8 before they leave the host (±0.5/255, below the resize's own interpolation error).
 """
 
 import tensorflow as tf
@@ -11,16 +14,14 @@ from input_pipeline.config import EVAL_PREPROCESS, TRAIN_PREPROCESS
 
 
 def train_image(image_bytes: tf.Tensor, seed: tf.Tensor, *, data) -> tf.Tensor:
-    """The training recipe `data.train_preprocess`, then flip, colour jitter, lighting, normalisation.
+    """uint8 [S, S, 3]: the training recipe `data.train_preprocess`, then the flip (`data.random_flip`).
 
     'inception_crop': ImageNet (SeesawNet §4 "Inception augmentation"; clcNet §4 via fb.resnet.torch) and
     Tiny-ImageNet (XSepConv §4 random-resized-crop, area ≥ 8 %, aspect 3/4–4/3, to 56).
     'pad_and_crop': CIFAR (SeesawNet §4, XSepConv §4): pad `crop_padding` zeros, random crop.
     'none': SVHN (XSepConv §4: no augmentation).
     """
-    crop_seed, flip_seed, jitter_seed, lighting_seed = tf.unstack(
-        tf.random.experimental.stateless_split(seed, num=4)
-    )
+    crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, num=2))
     size = data.image_size
     if data.train_preprocess == "inception_crop":
         image = preprocessing.decode_and_random_resized_crop(
@@ -39,18 +40,14 @@ def train_image(image_bytes: tf.Tensor, seed: tf.Tensor, *, data) -> tf.Tensor:
         image = _decode_at_size(image_bytes, data)
     else:
         raise ValueError(f"train_preprocess={data.train_preprocess!r}; valid: {', '.join(TRAIN_PREPROCESS)}")
-    image = image / 255.0
+    image = _to_uint8(image, data)
     if data.random_flip:
         image = preprocessing.random_flip(image, seed=flip_seed)
-    if data.color_jitter > 0:
-        image = preprocessing.color_jitter(image, seed=jitter_seed, strength=data.color_jitter)
-    if data.pca_lighting > 0:
-        image = preprocessing.pca_lighting(image, seed=lighting_seed, alpha_std=data.pca_lighting)
-    return _normalize(image, data)
+    return image
 
 
 def eval_image(image_bytes: tf.Tensor, *, data) -> tf.Tensor:
-    """The evaluation recipe `data.eval_preprocess`, then normalisation.
+    """uint8 [S, S, 3]: the evaluation recipe `data.eval_preprocess` (normalised on the device).
 
     'resize_center_crop': the centred square of `eval_crop_ratio` × shorter side, decoded alone (fused for
     JPEG) and resized to `image_size`: the same pixels as "resize to S/ratio, centre crop S" (ImageNet
@@ -68,21 +65,27 @@ def eval_image(image_bytes: tf.Tensor, *, data) -> tf.Tensor:
         image = _decode_at_size(image_bytes, data)
     else:
         raise ValueError(f"eval_preprocess={data.eval_preprocess!r}; valid: {', '.join(EVAL_PREPROCESS)}")
-    return _normalize(image / 255.0, data)
+    return _to_uint8(image, data)
 
 
 def _decode_at_size(image_bytes: tf.Tensor, data) -> tf.Tensor:
-    """Decoded float32 [0, 255] image, resized to image_size only when its size differs."""
-    image = tf.cast(preprocessing.decode_image(image_bytes), tf.float32)
+    """Decoded uint8 image, resized to image_size only when its size differs."""
+    image = preprocessing.decode_image(image_bytes)
     size = data.image_size
     return tf.cond(
         tf.reduce_all(tf.equal(tf.shape(image)[:2], size)),
         lambda: image,
-        lambda: preprocessing.resize(image, [size, size], method=data.resize_method),
+        lambda: _round_to_uint8(preprocessing.resize(image, [size, size], method=data.resize_method)),
     )
 
 
-def _normalize(image: tf.Tensor, data) -> tf.Tensor:
-    image = preprocessing.normalize(image, method=data.normalization, mean=data.mean, std=data.std)
+def _round_to_uint8(image: tf.Tensor) -> tf.Tensor:
+    return tf.cast(tf.round(tf.clip_by_value(image, 0.0, 255.0)), tf.uint8)
+
+
+def _to_uint8(image: tf.Tensor, data) -> tf.Tensor:
+    """A [0, 255] image (float from a resize, or uint8) as uint8 [S, S, 3], rounded to nearest."""
+    if image.dtype != tf.uint8:
+        image = _round_to_uint8(image)
     image.set_shape([data.image_size, data.image_size, 3])
     return image

@@ -30,6 +30,8 @@ from lightnets.ops.padding import Padding
 # A partially applied Flax module class: called with the layer's own arguments (and ``name=``), it returns
 # the module. ``ConvFactory``: ``GroupedConv`` with padding and dtypes bound; ``NormFactory``: BatchNorm.
 ModuleFactory = Callable[..., nn.Module]
+# A model's ``padding``: k//2 on every side (PyTorch/Caffe/Torch references) or TF's 'SAME'.
+MODEL_PADDINGS = ("symmetric", "SAME")
 ConvFactory = ModuleFactory
 NormFactory = ModuleFactory
 
@@ -113,8 +115,15 @@ class ImageClassifier(nn.Module):
     def check_options(self) -> None:
         """Raises a one-line ValueError naming an option with an invalid value and what would be valid.
 
-        Every model calls it first in ``__call__`` (or in the ``block_specs()`` its call starts from).
+        Every model calls it first in ``__call__`` (or in the ``block_specs()`` its call starts from); a
+        subclass checks its own options after ``super().check_options()``, which checks the fields above.
         """
+        if self.padding not in MODEL_PADDINGS:
+            raise ValueError(f"padding={self.padding!r}; valid: {', '.join(MODEL_PADDINGS)}")
+        if not 0 <= self.bn_momentum <= 1:
+            raise ValueError(f"bn_momentum={self.bn_momentum!r}; valid: [0, 1]")
+        if not self.bn_epsilon > 0:
+            raise ValueError(f"bn_epsilon={self.bn_epsilon!r}; valid: > 0")
 
     def conv(self, *, padding: Padding | None = None) -> ConvFactory:
         """``GroupedConv`` factory with this model's padding (or ``padding``) and dtypes."""

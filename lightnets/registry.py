@@ -12,12 +12,19 @@ import dataclasses
 import difflib
 import fnmatch
 import functools
+import sys
 from typing import Any
 
 import flax.linen as nn
 
 _MODELS: dict[str, functools.partial] = {}
 _ALIASES: dict[str, str] = {}
+_LIBRARY: set[str] = set()  # names registered by the modules of lightnets.models
+# Option names of earlier versions -> the name that replaced them (one vocabulary: docs/ARCHITECTURE.md).
+RENAMED_OPTIONS = {
+    "width_mult": "width_multiplier", "scale": "width_multiplier", "width": "width_multiplier",
+    "stage_repeats": "depths", "middle_flow_repeats": "depths",
+}
 _REFERENCES: dict[str, "ReferenceCounts"] = {}
 _INTERNAL_FIELDS = ("parent", "name")
 
@@ -46,9 +53,11 @@ def register_model(
     for key in (name, *aliases):
         if key in _MODELS or key in _ALIASES:
             raise ValueError(f"model {key!r} is registered twice")
-    _check_keys(name, model_cls, defaults)
+    check_keys(name, model_cls, defaults)
     _MODELS[name] = functools.partial(model_cls, **defaults)
     _ALIASES.update(dict.fromkeys(aliases, name))
+    if sys._getframe(1).f_globals.get("__name__", "").startswith("lightnets.models."):
+        _LIBRARY.add(name)
     if reference is not None:
         _REFERENCES[name] = reference
     return _MODELS[name]
@@ -99,12 +108,26 @@ def model_options(name: str) -> dict[str, type]:
     return options
 
 
-def _check_keys(name: str, model_cls: type[nn.Module], overrides: dict[str, Any]) -> None:
+def option_hint(key: str, valid: tuple[str, ...] | list[str]) -> str | None:
+    """The valid option a mistyped or renamed ``key`` most likely means, if any."""
+    if RENAMED_OPTIONS.get(key) in valid:
+        return RENAMED_OPTIONS[key]
+    close = difflib.get_close_matches(key, valid, n=1)
+    return close[0] if close else None
+
+
+def check_options(name: str, options: dict[str, Any]) -> None:
+    """Raises ValueError naming each key of ``options`` that is not an option of model ``name`` (with the
+    option it most likely means) and listing the valid ones."""
+    check_keys(name, model_class(name), options)
+
+
+def check_keys(name: str, model_cls: type[nn.Module], overrides: dict[str, Any]) -> None:
     valid = model_fields(model_cls)
     unknown = sorted(set(overrides) - set(valid))
     if unknown:
-        hints = [f"{key!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(key, valid, n=1))
-                 else repr(key) for key in unknown]
+        hints = [f"{key!r} (did you mean {hint!r}?)" if (hint := option_hint(key, valid)) else repr(key)
+                 for key in unknown]
         raise ValueError(f"{name}: unknown option(s) {', '.join(hints)}; valid: {', '.join(valid)}")
 
 
@@ -121,7 +144,7 @@ def create_model(name: str, **overrides: Any) -> nn.Module:
         raise ValueError(f"unknown model {name!r}{hint}; run `python -m lightnets.summary --list` for all "
                          f"{len(_MODELS)} registered names")
     factory = _MODELS[name]
-    _check_keys(name, factory.func, overrides)
+    check_keys(name, factory.func, overrides)
     return factory(**overrides)
 
 
@@ -135,13 +158,10 @@ def list_models(pattern: str = "*", *, library_only: bool = False) -> list[str]:
     """Registered names matching a shell-style ``pattern``, sorted.
 
     ``library_only`` keeps the variants that ``lightnets.models`` registers, leaving out models registered
-    by user code or tests.
+    by user code or tests (even of a library class).
     """
     _import_families()
-    return sorted(
-        n for n, factory in _MODELS.items()
-        if fnmatch.fnmatch(n, pattern) and (not library_only or factory.func.__module__.startswith("lightnets.models."))
-    )
+    return sorted(n for n in _MODELS if fnmatch.fnmatch(n, pattern) and (not library_only or n in _LIBRARY))
 
 
 def _import_families() -> None:

@@ -14,6 +14,7 @@ import argparse
 import ast
 import dataclasses
 import json
+import os
 import pathlib
 import sys
 from collections.abc import Mapping, Sequence
@@ -63,6 +64,15 @@ def format_table(name: str, counts: ModelCounts, notes: Mapping[str, str] | None
     return "\n".join(lines)
 
 
+def _emit(text: str) -> int:
+    """Prints ``text``; a reader that stops early (``| head``) ends the command quietly, with status 0."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at interpreter exit
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     entry_point = pathlib.Path(sys.argv[0]).name == "lightnets-summary"  # the console script of pyproject.toml
     parser = argparse.ArgumentParser(prog="lightnets-summary" if entry_point else "python -m lightnets.summary",
@@ -76,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     if args.list:
-        print("\n".join(list_models()))
+        return _emit("\n".join(list_models()))
         return 0
     if not args.name:
         parser.error("a model name is required (or --list)")
@@ -102,10 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                  **({"notes": notes[layer.name]} if layer.name in notes else {})}
                 for layer in counts.layers
             ]
-        print(json.dumps(out))
-    else:
-        print(format_table(args.name, counts if args.layers else dataclasses.replace(counts, layers=()), notes))
-    return 0
+        return _emit(json.dumps(out))
+    return _emit(format_table(args.name, counts if args.layers else dataclasses.replace(counts, layers=()), notes))
 
 
 if __name__ == "__main__":

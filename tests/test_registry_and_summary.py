@@ -105,3 +105,32 @@ def test_library_only_leaves_out_models_registered_elsewhere():
     assert NAME in list_models("test_*")
     assert NAME not in list_models(library_only=True)
     assert set(REQUIRED_NAMES) <= set(list_models(library_only=True))
+
+
+def test_a_library_class_registered_by_user_code_is_not_a_library_model():
+    from lightnets.models.mobilenet_v2 import MobileNetV2
+
+    name = "test_user_mobilenet_v2_050"
+    if name not in list_models():
+        register_model(name, MobileNetV2, width_multiplier=0.5)
+    assert name in list_models() and name not in list_models(library_only=True)
+    assert "mobilenet_v2_100" in list_models(library_only=True)
+
+
+@pytest.mark.parametrize("old, new", [("width_mult", "width_multiplier"), ("scale", "width_multiplier"),
+                                      ("stage_repeats", "depths"), ("middle_flow_repeats", "depths")])
+def test_renamed_options_point_to_their_new_name(old, new):
+    model = {"width_multiplier": "shufflenet_v1_g3_100", "depths": "xception"}[new]
+    with pytest.raises(ValueError, match=rf"unknown option\(s\) '{old}' \(did you mean '{new}'\?\)"):
+        create_model(model, **{old: 1})
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("padding", "VALID", "padding='VALID'; valid: symmetric, SAME"),
+    ("bn_momentum", 1.5, "bn_momentum=1.5; valid: [0, 1]"),
+    ("bn_epsilon", 0.0, "bn_epsilon=0.0; valid: > 0"),
+    ("width_multiplier", float("nan"), "width_multiplier must be positive, got nan"),
+])
+def test_shared_options_are_checked_by_every_model(field, value, message):
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("(", r"\(")):
+        create_model("mobilenet_v2_035", **{field: value}).check_options()

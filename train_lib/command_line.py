@@ -7,7 +7,6 @@ prints it and exits with status 2 before any data or compile work.
 
 from __future__ import annotations
 
-import difflib
 import logging as python_logging
 import os
 import re
@@ -20,6 +19,8 @@ import ml_collections
 from absl import flags, logging
 from ml_collections import config_flags
 from ml_collections.config_flags.config_flags import ConfigFileFlagParser
+
+from lightnets.registry import option_hint
 
 MODES = ("train", "eval", "check")
 _OVERRIDE = re.compile(r"^--?(?:no)?config\.([^=]+)")
@@ -108,8 +109,8 @@ def _check_overrides(argv: Sequence[str], config: ml_collections.ConfigDict) -> 
                 raise UsageError(f"{arg}: {walked} is a value, not a group of fields")
             if key not in node:
                 valid = sorted(node.keys())
-                close = difflib.get_close_matches(key, valid, n=1)
-                hint = f" (did you mean {walked}.{close[0]}?)" if close else ""
+                close = option_hint(key, valid)
+                hint = f" (did you mean {walked}.{close}?)" if close else ""
                 raise UsageError(f"{arg}: {walked} has no field {key!r}{hint}; valid: {', '.join(valid)}")
             node, walked = node[key], f"{walked}.{key}"
 

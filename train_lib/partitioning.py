@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import collections
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 
 import jax
 import numpy as np
@@ -29,3 +31,21 @@ def global_batch(local_batch: dict[str, np.ndarray], mesh: Mesh) -> dict[str, ja
     """This process's slice of the batch (host numpy) → one global array per key, sharded on ``data``."""
     sharding = batch_sharded(mesh)
     return {k: jax.make_array_from_process_local_data(sharding, np.asarray(v)) for k, v in local_batch.items()}
+
+
+def prefetch_to_mesh(
+    local_batches: Iterable[dict[str, np.ndarray]], mesh: Mesh, *, size: int = 2
+) -> Iterator[dict[str, jax.Array]]:
+    """``global_batch`` of each local batch, in the input's order; while a batch is in use the transfers of
+    the next ``size`` are already under way. Host→device copies are asynchronous, so they run while the
+    current step computes and the loop never waits for a copy it could have started earlier. Raises
+    ValueError for ``size`` < 1.
+    """
+    if size < 1:
+        raise ValueError(f"size={size}; valid: ≥ 1")
+    iterator = iter(local_batches)
+    queue = collections.deque(global_batch(batch, mesh) for batch in itertools.islice(iterator, size))
+    while queue:
+        batch = queue.popleft()
+        queue.extend(global_batch(b, mesh) for b in itertools.islice(iterator, 1))
+        yield batch

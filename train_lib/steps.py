@@ -26,17 +26,21 @@ from train_lib.state import TrainState
 BN_MODES = ("global", "per_device")
 Batch = dict[str, jax.Array]
 Metrics = dict[str, jax.Array]
+Preprocess = Callable[[jax.Array, jax.Array], jax.Array]  # (images, key) -> network input
 
 
 def make_train_step(
     model: nn.Module, *, mesh: Mesh, state_shardings: Any, num_classes: int, label_smoothing: float,
     weight_decay: float, weight_decay_params: str, bn_mode: str, ema_decay: float, ema_warmup: bool = True,
+    preprocess: Preprocess | None = None,
 ) -> Callable[[TrainState, Batch, jax.Array], tuple[TrainState, Metrics]]:
-    """``train_step(state, batch, dropout_key) -> (state, metrics)``; the state is donated.
+    """``train_step(state, batch, rng) -> (state, metrics)``; the state is donated.
 
-    The dropout key for a step is ``fold_in(dropout_key, state.step)`` (and the device index under
-    ``per_device``), so a resumed run draws exactly the masks an uninterrupted one would. Metrics are the
-    step's mean cross-entropy ``loss``, the coupled ``l2`` term and training ``accuracy``.
+    ``preprocess(images, key)`` turns the host's batch images into network input on the device
+    (``train_lib.device_preprocessing.train_preprocessing``); ``None`` feeds them as they are. A step's
+    keys come from ``fold_in(rng, state.step)``: one for the preprocessing, one for dropout (folded with the
+    device index under ``per_device``), so a resumed run draws exactly what an uninterrupted one would.
+    Metrics are the step's mean cross-entropy ``loss``, the coupled ``l2`` term and training ``accuracy``.
     """
 
     def loss_and_grads(params, batch_stats, images, labels, key):
@@ -68,9 +72,10 @@ def make_train_step(
     else:
         raise ValueError(f"bn_mode={bn_mode!r}; valid: {', '.join(BN_MODES)}")
 
-    def train_step(state: TrainState, batch: Batch, dropout_key: jax.Array) -> tuple[TrainState, Metrics]:
-        key = jax.random.fold_in(dropout_key, state.step)
-        grads, new_stats, metrics = compute(state.params, state.batch_stats, batch["image"], batch["label"], key)
+    def train_step(state: TrainState, batch: Batch, rng: jax.Array) -> tuple[TrainState, Metrics]:
+        preprocess_key, dropout_key = jax.random.split(jax.random.fold_in(rng, state.step))
+        images = batch["image"] if preprocess is None else preprocess(batch["image"], preprocess_key)
+        grads, new_stats, metrics = compute(state.params, state.batch_stats, images, batch["label"], dropout_key)
         state = state.apply_gradients(grads=grads, batch_stats=new_stats)
         return state.apply_ema(ema_decay, warmup=ema_warmup), metrics
 
@@ -83,15 +88,19 @@ def make_train_step(
     )
 
 
-def make_eval_step(model: nn.Module, *, mesh: Mesh) -> Callable[[dict[str, Any], Batch], Metrics]:
-    """``eval_step(variables, batch) -> sums`` over the examples whose ``mask`` is set (padding excluded).
+def make_eval_step(
+    model: nn.Module, *, mesh: Mesh, preprocess: Callable[[jax.Array], jax.Array] | None = None
+) -> Callable[[dict[str, Any], Batch], Metrics]:
+    """``eval_step(variables, batch) -> sums`` over the examples whose ``mask`` is set (padding excluded);
+    ``preprocess(images)`` (``device_preprocessing.eval_preprocessing``) runs first on the device.
 
     ``variables`` are the model variables to evaluate (``TrainState.eval_variables``: the moving average
     when kept). Sums: ``top1``/``top5`` correct counts, cross-entropy ``loss`` (no smoothing), ``examples``.
     """
 
     def eval_step(variables: dict[str, Any], batch: Batch) -> Metrics:
-        logits = model.apply(variables, batch["image"], train=False)
+        images = batch["image"] if preprocess is None else preprocess(batch["image"])
+        logits = model.apply(variables, images, train=False)
         labels, mask = batch["label"], batch["mask"].astype(jnp.float32)
         ce = losses.cross_entropy(logits, labels, num_classes=logits.shape[-1], label_smoothing=0.0)
         top5 = jax.lax.top_k(logits, min(5, logits.shape[-1]))[1]

@@ -20,7 +20,8 @@ from etils import epath
 
 from lightnets.analysis import count_model
 from train_lib import (
-    checkpointing, config_validation, metrics, optimizers, partitioning, reporting, schedules, steps, workdir,
+    checkpointing, config_validation, device_preprocessing, metrics, optimizers, partitioning, reporting, schedules,
+    steps, workdir,
 )
 from train_lib.config_validation import ConfigError
 from train_lib.preemption import PreemptionGuard
@@ -119,7 +120,8 @@ def evaluate(
         step = checkpoint_step(checkpointer, checkpoint, workdir_path)
         variables, _ = restore_eval_variables(checkpointer, step, validated.model,
                                               image_size=config.data.image_size, mesh=mesh)
-    eval_step = steps.make_eval_step(validated.model, mesh=mesh)
+    eval_step = steps.make_eval_step(validated.model, mesh=mesh,
+                                     preprocess=device_preprocessing.eval_preprocessing(config.data))
     batches = data_source.create_eval_iterator(config.data, global_batch_size=config.eval_batch_size)
     return metrics.summarize_eval([eval_step(variables, partitioning.global_batch(b, mesh)) for b in batches],
                                   step=step)
@@ -284,8 +286,9 @@ def _train_loop(run: _Run, checkpointer: checkpointing.Checkpointer, writer: rep
         run.model, mesh=run.mesh, state_shardings=run.shardings, num_classes=run.dataset_spec.num_classes,
         label_smoothing=config.label_smoothing, weight_decay=config.weight_decay,
         weight_decay_params=config.weight_decay_params, bn_mode=config.bn_mode, ema_decay=config.ema_decay,
-        ema_warmup=config.ema_warmup)
-    eval_step = steps.make_eval_step(run.model, mesh=run.mesh)
+        ema_warmup=config.ema_warmup, preprocess=device_preprocessing.train_preprocessing(config.data))
+    eval_step = steps.make_eval_step(run.model, mesh=run.mesh,
+                                     preprocess=device_preprocessing.eval_preprocessing(config.data))
     eval_every = max(1, round(config.eval_every_epochs * run.steps_per_epoch))
     total = run.num_train_steps
     state_bytes = checkpointing.state_nbytes(run.abstract_state)
@@ -324,12 +327,12 @@ def _train_loop(run: _Run, checkpointer: checkpointing.Checkpointer, writer: rep
             logging.info("%s", progress.line(step, averages, learning_rate=learning_rate,
                                               evals_left=(total - step) // eval_every))
 
-    train_iter = data_source.create_train_iterator(
-        config.data, global_batch_size=config.batch_size, seed=config.seed, start_step=start_step)
-    dropout_key = jax.random.split(jax.random.key(config.seed))[1]
+    batches = partitioning.prefetch_to_mesh(data_source.create_train_iterator(
+        config.data, global_batch_size=config.batch_size, seed=config.seed, start_step=start_step), run.mesh)
+    rng = jax.random.split(jax.random.key(config.seed))[1]
     with PreemptionGuard() as guard:
         for step in range(start_step + 1, total + 1):
-            state, step_metrics = train_step(state, partitioning.global_batch(next(train_iter), run.mesh), dropout_key)
+            state, step_metrics = train_step(state, next(batches), rng)
             pending.append(step_metrics)
             if step == start_step + 1 or step % config.log_every_steps == 0:
                 flush(step)

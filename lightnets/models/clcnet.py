@@ -95,6 +95,7 @@ class ClcNet(ImageClassifier):
     gc_groups: int = 2
 
     def check_options(self) -> None:
+        super().check_options()
         depths = tuple(self.depths)
         if len(depths) != len(CLC_STAGES) or min(depths) < 1:
             raise ValueError(f"depths must be {len(CLC_STAGES)} positive block counts, e.g. {CLCNET_A_DEPTHS} "

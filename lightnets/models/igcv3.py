@@ -115,6 +115,7 @@ class GroupedInvertedResidualNet(ImageClassifier):
         return SMALL_INPUT_DROPOUT if self.small_input else 0.0
 
     def check_options(self) -> None:
+        super().check_options()
         depths = tuple(self.depths)
         if len(depths) != len(IGCV3_STAGES) or min(depths) < 1:
             raise ValueError(f"depths must be {len(IGCV3_STAGES)} positive block counts, e.g. "

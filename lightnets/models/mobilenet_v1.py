@@ -68,7 +68,8 @@ class MobileNetV1(ImageClassifier):
     dropout_rate: float = 0.0
 
     def check_options(self) -> None:
-        if self.width_multiplier <= 0:
+        super().check_options()
+        if not self.width_multiplier > 0:  # also refuses NaN
             raise ValueError(f"width_multiplier must be positive, got {self.width_multiplier!r}")
         if self.act not in ("relu", "relu6"):
             raise ValueError(f"MobileNetV1 act {self.act!r}; valid: 'relu' (paper), 'relu6' (TF-slim)")

@@ -65,7 +65,8 @@ class MobileNetV2(ImageClassifier):
     dropout_rate: float = 0.2
 
     def check_options(self) -> None:
-        if self.width_multiplier <= 0:
+        super().check_options()
+        if not self.width_multiplier > 0:  # also refuses NaN
             raise ValueError(f"width_multiplier must be positive, got {self.width_multiplier!r}")
 
     @nn.compact

@@ -115,6 +115,7 @@ class MobileNetV3Small(ImageClassifier):
         return None
 
     def check_options(self) -> None:
+        super().check_options()
         if not self.width_multiplier > 0:
             raise ValueError(f"width_multiplier must be > 0, got {self.width_multiplier!r}")
         if self.head_features < 1:

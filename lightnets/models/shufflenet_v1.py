@@ -116,6 +116,7 @@ class ShuffleNetV1(ImageClassifier):
     shuffle: str = "paper"
 
     def check_options(self) -> None:
+        super().check_options()
         if self.groups not in STAGE2_WIDTHS:
             raise ValueError(f"ShuffleNetV1 groups={self.groups!r}; valid: {sorted(STAGE2_WIDTHS)} (Table 1)")
         if not self.width_multiplier > 0:

@@ -117,6 +117,7 @@ class ShuffleNetV2(ImageClassifier):
     dropout_rate: float = 0.0
 
     def check_options(self) -> None:
+        super().check_options()
         if self.width_multiplier not in WIDTHS:
             raise ValueError(f"ShuffleNetV2 width_multiplier={self.width_multiplier!r}; valid: "
                              f"{', '.join(map(str, WIDTHS))} (Table 5)")

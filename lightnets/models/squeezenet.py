@@ -85,6 +85,7 @@ class SqueezeNet(ImageClassifier):
     dropout_rate: float = 0.5
 
     def check_options(self) -> None:
+        super().check_options()
         if self.version not in VERSIONS:
             raise ValueError(f"unknown SqueezeNet version {self.version!r}; valid: {', '.join(VERSIONS)}")
         if self.conv10_padding not in CONV10_PADDINGS:

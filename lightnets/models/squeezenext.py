@@ -121,6 +121,7 @@ class SqueezeNext(ImageClassifier):
         return VERSIONS[self.version][1] if self.depths is None else self.depths
 
     def check_options(self) -> None:
+        super().check_options()
         if self.version not in VERSIONS:
             raise ValueError(f"SqueezeNext version={self.version!r}; valid: {', '.join(map(str, VERSIONS))}")
         depths = self.stage_depths()

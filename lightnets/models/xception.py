@@ -111,6 +111,7 @@ class Xception(ImageClassifier):
     depths: Sequence[int] = DEPTHS
 
     def check_options(self) -> None:
+        super().check_options()
         depths = tuple(self.depths)
         if len(depths) != 3 or depths[0] != DEPTHS[0] or depths[2] != DEPTHS[2] or depths[1] < 1:
             raise ValueError(f"Xception depths={depths!r}; valid: ({DEPTHS[0]}, n, {DEPTHS[2]}) with n ≥ 1 middle-flow "

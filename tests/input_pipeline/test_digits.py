@@ -4,6 +4,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 import input_pipeline
+from train_lib import device_preprocessing
 
 
 def test_digits_builder_prepares_the_real_stratified_split(digits_config):
@@ -26,12 +27,13 @@ def test_digits_config_mean_std_match_the_training_images(digits_config):
     np.testing.assert_allclose(digits_config.std, pixels.std(axis=(0, 1, 2)), atol=5e-4)
 
 
-def test_digits_train_batches_are_normalised_images_with_labels(digits_config):
+def test_digits_train_batches_are_uint8_images_normalised_on_the_device(digits_config):
     batches = input_pipeline.create_train_iterator(digits_config, global_batch_size=64, seed=0)
     batch = next(batches)
     assert set(batch) == {"image", "label"}
-    assert batch["image"].shape == (64, 32, 32, 3) and batch["image"].dtype == np.float32
+    assert batch["image"].shape == (64, 32, 32, 3) and batch["image"].dtype == np.uint8
     assert batch["label"].shape == (64,) and batch["label"].dtype == np.int32
-    assert abs(batch["image"].mean()) < 0.3 and 0.7 < batch["image"].std() < 1.3
+    images = np.asarray(device_preprocessing.eval_preprocessing(digits_config)(batch["image"]))
+    assert abs(images.mean()) < 0.3 and 0.7 < images.std() < 1.3
     assert len(np.unique(batch["label"])) >= 8
     assert input_pipeline.steps_per_epoch(digits_config, 64) == 1442 // 64

@@ -29,10 +29,7 @@ def _image(height=37, width=53):
         lambda b: preprocessing.decode_and_random_resized_crop(b, seed=SEED, size=24),
         lambda b: preprocessing.center_crop_window(preprocessing.image_shape(b), crop_ratio=0.875),
         lambda b: preprocessing.pad_and_random_crop(preprocessing.decode_image(b), seed=SEED, size=37, padding=4),
-        lambda b: preprocessing.random_flip(tf.cast(preprocessing.decode_image(b), tf.float32), seed=SEED),
-        lambda b: preprocessing.color_jitter(tf.cast(preprocessing.decode_image(b), tf.float32) / 255, seed=SEED, strength=0.4),
-        lambda b: preprocessing.pca_lighting(tf.cast(preprocessing.decode_image(b), tf.float32) / 255, seed=SEED, alpha_std=0.1),
-        lambda b: preprocessing.normalize(tf.cast(preprocessing.decode_image(b), tf.float32) / 255, method="minus_one_to_one"),
+        lambda b: preprocessing.random_flip(preprocessing.decode_image(b), seed=SEED),
     ],
 )
 @pytest.mark.parametrize("encode", [tf.io.encode_png, tf.io.encode_jpeg])
@@ -86,39 +83,22 @@ def test_pad_and_crop_shifts_the_image_within_the_padding():
         assert matches, "crop is not a 32×32 window of the zero-padded image"
 
 
-def test_color_jitter_zero_strength_is_identity_and_lighting_shifts_channels_uniformly():
-    image = tf.cast(_image(), tf.float32) / 255
-    np.testing.assert_allclose(preprocessing.color_jitter(image, seed=SEED, strength=0.0), image, atol=1e-6)
-    shifted = preprocessing.pca_lighting(image, seed=SEED, alpha_std=0.1).numpy() - image.numpy()
-    per_channel = shifted.reshape(-1, 3)
-    np.testing.assert_allclose(per_channel, np.broadcast_to(per_channel[0], per_channel.shape), atol=1e-6)
-    assert np.abs(per_channel[0]).max() > 0
-
-
-def test_mean_std_normalization_matches_formula():
-    image = tf.fill([2, 2, 3], 0.5)
-    out = preprocessing.normalize(image, method="mean_std", mean=(0.5, 0.25, 0.0), std=(1.0, 0.5, 0.25)).numpy()
-    np.testing.assert_allclose(out[0, 0], [0.0, 0.5, 2.0])
-
-
 def test_tiny_imagenet_eval_is_the_centre_56_of_64():
     image = _image(64, 64)
     data = input_pipeline.default_data_config("tiny_imagenet")
-    data.normalization = "minus_one_to_one"
     out = recipes.eval_image(tf.io.encode_png(image), data=data).numpy()
-    expected = image.numpy()[4:60, 4:60].astype(np.float32) / 127.5 - 1
-    np.testing.assert_allclose(out, expected, atol=1e-4)
+    assert out.dtype == np.uint8
+    np.testing.assert_array_equal(out, image.numpy()[4:60, 4:60])
 
 
 @pytest.mark.parametrize("name", ["imagenet2012", "cifar10", "svhn_cropped"])  # one per distinct recipe
 def test_default_recipes_give_the_configured_shape(name, photo_jpegs):
     data = input_pipeline.default_data_config(name)
-    data.color_jitter, data.pca_lighting = 0.4, 0.1
     jpeg = photo_jpegs["rocket"]
     train, mapped_train = _eager_and_mapped(lambda b, s: recipes.train_image(b, s, data=data), jpeg, SEED)
     eval_, mapped_eval = _eager_and_mapped(lambda b: recipes.eval_image(b, data=data), jpeg)
     size = data.image_size
-    assert train.shape == eval_.shape == (size, size, 3) and train.dtype == np.float32
-    np.testing.assert_allclose(train, mapped_train, atol=1e-5)
-    np.testing.assert_allclose(eval_, mapped_eval, atol=1e-5)
-    assert np.isfinite(train).all() and 0.3 < eval_.std() < 3
+    assert train.shape == eval_.shape == (size, size, 3) and train.dtype == eval_.dtype == np.uint8
+    np.testing.assert_array_equal(train, mapped_train)
+    np.testing.assert_array_equal(eval_, mapped_eval)
+    assert train.std() > 10 and eval_.std() > 10

@@ -26,7 +26,7 @@ import train_fakes
 from configs import digits
 from input_pipeline import recipes
 from input_pipeline.builders.digits import upsampled_digits
-from train_lib import partitioning, train_and_evaluate, workdir
+from train_lib import device_preprocessing, partitioning, train_and_evaluate, workdir
 from train_lib.checkpointing import Checkpointer
 from train_lib.config_validation import build_model
 from train_lib.state import TrainState, initial_variables
@@ -96,10 +96,12 @@ def restored_variables(workdir_path, config, step: int, parts=("params", "batch_
 
 
 def reference_probabilities(model, variables, config, paths) -> np.ndarray:
-    """The model on the eval pipeline's preprocessing (``recipes.eval_image`` in a tf.data map) of the files."""
+    """The model on the eval pipeline's preprocessing of the files: ``recipes.eval_image`` in a tf.data map on
+    the host, then the eval step's ``device_preprocessing.eval_preprocessing``."""
     encoded = tf.data.Dataset.from_tensor_slices([Path(p).read_bytes() for p in paths])
     batch = next(encoded.map(lambda b: recipes.eval_image(b, data=config.data)).batch(len(paths)).as_numpy_iterator())
-    logits = model.apply(jax.device_put(variables, jax.devices()[0]), batch, train=False)
+    images = device_preprocessing.eval_preprocessing(config.data)(batch)
+    logits = model.apply(jax.device_put(variables, jax.devices()[0]), images, train=False)
     return np.asarray(jax.nn.softmax(logits.astype(np.float32)))
 
 

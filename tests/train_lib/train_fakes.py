@@ -121,7 +121,11 @@ def tiny_config(**overrides) -> ml_collections.ConfigDict:
     """A few-step SGD config of the tiny CNN on the fake data (batch 16, 4 steps per epoch)."""
     config = ml_collections.ConfigDict(dict(
         seed=0, model=MODEL_NAME, model_kwargs=ml_collections.ConfigDict(), dtype="float32", bn_mode="global",
-        data=ml_collections.ConfigDict(dict(name="fake", image_size=IMAGE_SIZE)),
+        # The fake's images are float (a NaN can be injected); mean 0 / std 1/255 undoes the device's ÷255.
+        data=ml_collections.ConfigDict(dict(
+            name="fake", image_size=IMAGE_SIZE, normalization="mean_std", mean=(0.0, 0.0, 0.0),
+            std=(1 / 255,) * 3, color_jitter=0.0, pca_lighting=0.0,
+        )),
         batch_size=16, eval_batch_size=16, num_epochs=2.0, num_train_steps=-1,
         optimizer="sgd", momentum=0.9, nesterov=True, lr_in_momentum=False, rmsprop_decay=0.9, rmsprop_epsilon=1.0,
         rmsprop_initial_scale=1.0, learning_rate=0.1, schedule="cosine", warmup_epochs=0.5,
