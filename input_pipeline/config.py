@@ -47,6 +47,9 @@ def default_data_config(name: str) -> ml_collections.ConfigDict:
       manual_dir: where manually downloaded archives sit (imagenet2012: ILSVRC2012_img_train.tar and
         ILSVRC2012_img_val.tar; tiny_imagenet: tiny-imagenet-200.zip); None = <data_dir>/downloads/manual.
       train_split, eval_split: tfds split strings; svhn_cropped 'train+extra' reproduces XSepConv §4.
+      prepared_size: 0 = the original images; N ≥ 1 = the copy written once by `python -m
+        input_pipeline.prepare NAME --size=N` into data_dir (JPEGs with shorter side ≤ N, never upscaled;
+        undecodable images left out; docs/input_pipeline.md, "Prepared datasets"), read like the original.
       image_size: network input side, train and eval.
       train_preprocess: 'inception_crop' | 'pad_and_crop' | 'none' (see preprocessing.train_image).
       eval_preprocess: 'resize_center_crop' | 'none' (see preprocessing.eval_image).
@@ -56,6 +59,8 @@ def default_data_config(name: str) -> ml_collections.ConfigDict:
       normalization: 'mean_std' (uses mean, std: per-channel on [0, 1] pixels) or 'minus_one_to_one'.
       mean, std: per-channel statistics for 'mean_std'.
       resize_method: tf.image.resize method, one of RESIZE_METHODS.
+      resize_antialias: True filters when downscaling (as PIL and torchvision do); False samples without a
+        filter (TF-slim's resize_images), 1.8× the host rate on 500×375 JPEGs (docs/input_pipeline.md).
       eval_crop_ratio: centre-crop side / shorter image side for 'resize_center_crop' (0.875 = 224/256).
       color_jitter: fb.resnet.torch ColorJitter strength for brightness/contrast/saturation, 0 = off
         (clcNet used fb.resnet.torch's 0.4).
@@ -76,6 +81,7 @@ def default_data_config(name: str) -> ml_collections.ConfigDict:
             "manual_dir": config_dict.placeholder(str),
             "train_split": spec.train_split,
             "eval_split": spec.eval_split,
+            "prepared_size": 0,
             "image_size": spec.image_size,
             "train_preprocess": train_preprocess,
             "eval_preprocess": eval_preprocess,
@@ -87,6 +93,7 @@ def default_data_config(name: str) -> ml_collections.ConfigDict:
             "mean": mean,
             "std": std,
             "resize_method": "bilinear",
+            "resize_antialias": True,
             "eval_crop_ratio": 0.875,
             "color_jitter": 0.0,
             "pca_lighting": 0.0,
@@ -107,6 +114,10 @@ def validate_data_config(data: ml_collections.ConfigDict) -> None:
     spec = get_dataset_spec(data.name)
     for field in ("train_split", "eval_split"):
         _check_split(field, data[field], tuple(spec.splits))
+    prepared_size = data.get("prepared_size", 0)
+    if isinstance(prepared_size, bool) or not isinstance(prepared_size, int) or prepared_size < 0:
+        raise ValueError(f"prepared_size={prepared_size!r}; valid: 0 (the original images) or N ≥ 1 (the copy "
+                         f"written by `python -m input_pipeline.prepare {data.name} --size=N`)")
     for field, highest in (("crop_area_range", 1.0), ("crop_aspect_ratio_range", float("inf"))):
         low, high = (tuple(data[field]) + (None, None))[:2]
         if len(data[field]) != 2 or not (isinstance(low, (int, float)) and isinstance(high, (int, float))

@@ -82,9 +82,10 @@ def random_resized_crop_window(
     )
 
 
-def resize(image: tf.Tensor, size: Sequence[int] | tf.Tensor, *, method: str) -> tf.Tensor:
-    """Antialiased resize to ``size`` = [height, width]; float32 in the input's value range."""
-    return tf.image.resize(image, size, method=method, antialias=True)
+def resize(image: tf.Tensor, size: Sequence[int] | tf.Tensor, *, method: str, antialias: bool = True) -> tf.Tensor:
+    """Resize to ``size`` = [height, width], antialiased (a downscale filters as PIL does) or by plain
+    sampling (TF-slim's ``resize_images``); float32 in the input's value range."""
+    return tf.image.resize(image, size, method=method, antialias=antialias)
 
 
 def decode_and_random_resized_crop(
@@ -96,6 +97,7 @@ def decode_and_random_resized_crop(
     aspect_ratio_range: Sequence[float] = (3 / 4, 4 / 3),
     fallback_crop_ratio: float = 0.875,
     resize_method: str = "bilinear",
+    antialias: bool = True,
 ) -> tf.Tensor:
     """Inception crop of encoded bytes, decoding only the window, resized to [size, size]; [0, 255]."""
     window = random_resized_crop_window(
@@ -105,7 +107,7 @@ def decode_and_random_resized_crop(
         aspect_ratio_range=aspect_ratio_range,
         fallback_crop_ratio=fallback_crop_ratio,
     )
-    return resize(decode_and_crop(image_bytes, window), [size, size], method=resize_method)
+    return resize(decode_and_crop(image_bytes, window), [size, size], method=resize_method, antialias=antialias)
 
 
 def pad_and_random_crop(image: tf.Tensor, *, seed: tf.Tensor, size: int, padding: int) -> tf.Tensor:

@@ -31,6 +31,7 @@ def train_image(image_bytes: tf.Tensor, seed: tf.Tensor, *, data) -> tf.Tensor:
             area_range=tuple(data.crop_area_range),
             aspect_ratio_range=tuple(data.crop_aspect_ratio_range),
             resize_method=data.resize_method,
+            antialias=data.resize_antialias,
         )
     elif data.train_preprocess == "pad_and_crop":
         image = preprocessing.pad_and_random_crop(
@@ -59,7 +60,8 @@ def eval_image(image_bytes: tf.Tensor, *, data) -> tf.Tensor:
             preprocessing.image_shape(image_bytes), crop_ratio=data.eval_crop_ratio
         )
         image = preprocessing.resize(
-            preprocessing.decode_and_crop(image_bytes, window), [size, size], method=data.resize_method
+            preprocessing.decode_and_crop(image_bytes, window), [size, size], method=data.resize_method,
+            antialias=data.resize_antialias,
         )
     elif data.eval_preprocess == "none":
         image = _decode_at_size(image_bytes, data)
@@ -75,7 +77,9 @@ def _decode_at_size(image_bytes: tf.Tensor, data) -> tf.Tensor:
     return tf.cond(
         tf.reduce_all(tf.equal(tf.shape(image)[:2], size)),
         lambda: image,
-        lambda: _round_to_uint8(preprocessing.resize(image, [size, size], method=data.resize_method)),
+        lambda: _round_to_uint8(
+            preprocessing.resize(image, [size, size], method=data.resize_method, antialias=data.resize_antialias)
+        ),
     )
 
 

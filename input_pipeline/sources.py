@@ -11,8 +11,12 @@ from input_pipeline.datasets import MANUAL_FILES
 
 def check_data_available(data) -> None:
     """Raises FileNotFoundError, naming the files and where they go, when `data.name` is neither prepared
-    in `data.data_dir` nor has its `MANUAL_FILES` in the manual dir. Reads no data and prepares nothing."""
-    _available_builder(data)
+    in `data.data_dir` nor has its `MANUAL_FILES` in the manual dir; with `data.prepared_size` = N > 0, when
+    the prepared copy is missing, naming the command that writes it. Reads no data and prepares nothing."""
+    if data.get("prepared_size", 0):
+        _prepared_images_dir(data)
+    else:
+        _available_builder(data)
 
 
 def prepared_builder(data) -> tfds.core.DatasetBuilder:
@@ -20,7 +24,11 @@ def prepared_builder(data) -> tfds.core.DatasetBuilder:
 
     digits is generated offline; tiny_imagenet and imagenet2012 read `MANUAL_FILES` from the manual dir
     (checked first, so a missing archive is named before any work); cifar/svhn are downloaded by tfds.
+    With `data.prepared_size` = N > 0: the copy `python -m input_pipeline.prepare NAME --size=N` wrote
+    (read from its own directory; the source is not needed), never written here.
     """
+    if data.get("prepared_size", 0):
+        return tfds.builder_from_directory(_prepared_images_dir(data))
     builder, manual_dir = _available_builder(data)
     if not builder.is_prepared():
         builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
@@ -40,6 +48,22 @@ def _available_builder(data) -> tuple[tfds.core.DatasetBuilder, str]:
             f"and run again"
         )
     return builder, manual_dir
+
+
+def _prepared_images_dir(data) -> str:
+    """The directory of `data.name` prepared at `data.prepared_size`; FileNotFoundError (one line, with the
+    command to run) when it has not been written yet."""
+    from input_pipeline import prepare  # imports this module
+
+    directory = prepare.prepared_dir(data.name, data.prepared_size, data.data_dir)
+    if not prepare.is_prepared(directory):
+        root = prepare.data_dir_root(data.name, data.data_dir)
+        raise FileNotFoundError(
+            f"{data.name} is not prepared at prepared_size={data.prepared_size} in {root}: run "
+            f"`{prepare.command(data.name, data.prepared_size, data_dir=root, manual_dir=data.manual_dir)}` once "
+            f"(or set prepared_size=0 to read the original images)"
+        )
+    return directory
 
 
 def process_examples(

@@ -75,10 +75,16 @@ def write_config(workdir: str, config: ml_collections.ConfigDict) -> None:
 
 
 def config_changes(stored: dict[str, Any], config: ml_collections.ConfigDict) -> list[str]:
-    """The fields outside ``RESUMABLE_FIELDS`` whose values differ, as ``'field old → new'`` strings."""
+    """The fields outside ``RESUMABLE_FIELDS`` whose values differ, as ``'field old → new'`` strings.
+
+    A model option the stored config lacks was unset (the variant's value). Any other field it lacks is one
+    a later version of lightnets added: the stored run could not set it, so it is not compared (the run
+    resumes with the field's current value).
+    """
     old, new = flatten(stored), flatten(config_to_dict(config))
+    compared = set(old) | {key for key in new if key.startswith("model_kwargs.")}
     return [f"{key} {old.get(key, '(absent)')!r} → {new.get(key, '(absent)')!r}"
-            for key in sorted(set(old) | set(new)) if key not in RESUMABLE_FIELDS and old.get(key) != new.get(key)]
+            for key in sorted(compared) if key not in RESUMABLE_FIELDS and old.get(key) != new.get(key)]
 
 
 def saved_steps(workdir: str) -> list[int]:

@@ -163,3 +163,14 @@ def test_eval_needs_only_the_variables(workdir):
     results = json.loads((workdir / "results.json").read_text())["final"]
     other_training = train_fakes.tiny_config(optimizer="rmsprop", learning_rate=0.5)  # training-only fields
     assert evaluate(other_training, str(workdir), data_source=train_fakes.FakeDataSource()) == results
+
+
+def test_a_field_added_by_a_later_version_does_not_block_resuming(tmp_path):
+    from train_lib import workdir
+
+    config = train_fakes.tiny_config()
+    stored = workdir.config_to_dict(config)
+    del stored["data"]["image_size"]  # as if written before the field existed
+    assert workdir.config_changes(stored, config) == []
+    stored["batch_size"] = 32
+    assert workdir.config_changes(stored, config) == ["batch_size 32 → 16"]
