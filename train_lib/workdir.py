@@ -16,6 +16,7 @@ import jax
 import ml_collections
 from etils import epath
 
+from lightnets.registry import canonical_name
 from train_lib.config_validation import ConfigError
 
 CONFIG_FILE = "config.json"
@@ -77,11 +78,15 @@ def write_config(workdir: str, config: ml_collections.ConfigDict) -> None:
 def config_changes(stored: dict[str, Any], config: ml_collections.ConfigDict) -> list[str]:
     """The fields outside ``RESUMABLE_FIELDS`` whose values differ, as ``'field old → new'`` strings.
 
-    A model option the stored config lacks was unset (the variant's value). Any other field it lacks is one
+    Model names are compared as the variants they name (``mobilenet_v2`` is ``mobilenet_v2_100``). A model
+    option the stored config lacks was unset (the variant's value). Any other field it lacks is one
     a later version of lightnets added: the stored run could not set it, so it is not compared (the run
     resumes with the field's current value).
     """
     old, new = flatten(stored), flatten(config_to_dict(config))
+    for values in (old, new):  # a timm/torchvision alias names the same variant
+        if isinstance(values.get("model"), str):
+            values["model"] = canonical_name(values["model"])
     compared = set(old) | {key for key in new if key.startswith("model_kwargs.")}
     return [f"{key} {old.get(key, '(absent)')!r} → {new.get(key, '(absent)')!r}"
             for key in sorted(compared) if key not in RESUMABLE_FIELDS and old.get(key) != new.get(key)]

@@ -174,3 +174,13 @@ def test_a_field_added_by_a_later_version_does_not_block_resuming(tmp_path):
     assert workdir.config_changes(stored, config) == []
     stored["batch_size"] = 32
     assert workdir.config_changes(stored, config) == ["batch_size 32 → 16"]
+
+
+def test_an_alias_of_the_stored_model_is_the_same_model():
+    from train_lib import workdir
+
+    config = train_fakes.tiny_config(model="mobilenet_v2")
+    stored = workdir.config_to_dict(train_fakes.tiny_config(model="mobilenet_v2_100"))
+    assert workdir.config_changes(stored, config) == []
+    stored["model"] = "mobilenet_v2_140"
+    assert workdir.config_changes(stored, config) == ["model 'mobilenet_v2_140' → 'mobilenet_v2_100'"]
