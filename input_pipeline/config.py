@@ -69,6 +69,7 @@ def default_data_config(name: str) -> ml_collections.ConfigDict:
         naming the record).
       shuffle_buffer: examples in the shuffle buffer (≥ split size gives a full permutation per epoch).
       prefetch: batches prepared ahead of the consumer.
+      threads: threads of the pipeline's private tf.data pool; 0 = every core this process may use.
       cache: keep the encoded split in memory after the first pass.
     """
     spec = get_dataset_spec(name)
@@ -100,6 +101,7 @@ def default_data_config(name: str) -> ml_collections.ConfigDict:
             "on_corrupt": "error",
             "shuffle_buffer": shuffle_buffer,
             "prefetch": 2,
+            "threads": 0,
             "cache": cache,
         }
     )
@@ -140,6 +142,8 @@ def validate_data_config(data: ml_collections.ConfigDict) -> None:
     for field in ("shuffle_buffer", "prefetch"):
         if data[field] < 1:
             raise ValueError(f"{field}={data[field]}; must be ≥ 1")
+    if data.threads < 0:
+        raise ValueError(f"threads={data.threads}; valid: 0 (every core) or ≥ 1")
 
 
 def _check_split(field: str, split: str, splits: tuple[str, ...]) -> None:

@@ -6,6 +6,7 @@ position i of that epoch is augmented with the stateless seed (epoch seed, i). A
 starting the epoch counter later, and the rest is skipped before decoding.
 """
 
+import os
 from collections.abc import Iterator
 
 import jax
@@ -67,7 +68,7 @@ def create_train_iterator(
         on_corrupt=data.on_corrupt,
     )
     batches = stream.batch(local_batch_size, drop_remainder=True).prefetch(data.prefetch)
-    return batches.as_numpy_iterator()
+    return with_host_threads(batches, data).as_numpy_iterator()
 
 
 def create_eval_iterator(
@@ -103,7 +104,8 @@ def create_eval_iterator(
         on_corrupt=data.on_corrupt,
     )
     padded = eval_padding.pad_with_mask(images, total=num_batches * local_batch_size, image_size=data.image_size)
-    return padded.batch(local_batch_size, drop_remainder=True).prefetch(data.prefetch).as_numpy_iterator()
+    batches = padded.batch(local_batch_size, drop_remainder=True).prefetch(data.prefetch)
+    return with_host_threads(batches, data).as_numpy_iterator()
 
 
 def steps_per_epoch(data, global_batch_size: int) -> int:
@@ -112,6 +114,22 @@ def steps_per_epoch(data, global_batch_size: int) -> int:
     builder = sources.prepared_builder(data)
     whole_split = sources.process_examples(builder, data.train_split, process_index=0, process_count=1, drop_remainder=False)
     return max(1, sources.count_examples(whole_split) // global_batch_size)
+
+
+def host_threads(data) -> int:
+    """Threads of the tf.data pool: ``data.threads``, or (0) every core this process may run on."""
+    if data.threads:
+        return data.threads
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def with_host_threads(dataset: tf.data.Dataset, data) -> tf.data.Dataset:
+    """``dataset`` on a private pool of ``host_threads(data)`` threads, each op single-threaded inside (the
+    parallelism is across examples, so ops do not oversubscribe the cores)."""
+    options = tf.data.Options()
+    options.threading.private_threadpool_size = host_threads(data)
+    options.threading.max_intra_op_parallelism = 1
+    return dataset.with_options(options)
 
 
 def _process(process_index: int | None, process_count: int | None) -> tuple[int, int]:

@@ -94,3 +94,19 @@ def test_split_expressions_of_known_splits_pass():
     data = default_data_config("svhn_cropped")
     data.train_split = "train+extra[:50%]"
     validate_data_config(data)
+
+
+def test_threads_default_to_the_cores_this_process_may_use():
+    import tensorflow as tf
+
+    from input_pipeline import pipeline
+
+    data = input_pipeline.default_data_config("digits")
+    assert data.threads == 0 and pipeline.host_threads(data) == len(os.sched_getaffinity(0))
+    data.threads = 3
+    dataset = pipeline.with_host_threads(tf.data.Dataset.range(4), data)
+    assert dataset.options().threading.private_threadpool_size == 3
+    assert dataset.options().threading.max_intra_op_parallelism == 1
+    data.threads = -1
+    with pytest.raises(ValueError, match="threads=-1; valid: 0 \\(every core\\) or ≥ 1"):
+        input_pipeline.validate_data_config(data)
