@@ -10,7 +10,7 @@ import ml_collections
 from ml_collections import config_dict
 
 from input_pipeline import default_data_config
-from lightnets.registry import check_options, model_options
+from lightnets.registry import check_option_names, model_options
 
 
 def get_config(dataset: str = "digits", model: str = "mobilenet_v2_100", **model_kwargs: Any
@@ -91,7 +91,7 @@ def model_kwargs_config(model: str, **values: Any) -> ml_collections.ConfigDict:
     ``values`` set some. Raises ValueError for an unknown model or option (with the valid ones).
     """
     options = model_options(model)
-    check_options(model, values)  # unknown names, each with the option it most likely means
+    check_option_names(model, values)  # unknown names, each with the option it most likely means
     if config_set := sorted(set(values) - set(options)):
         raise ValueError(f"{model}: {', '.join(config_set)} is set from the dataset and config.dtype, not "
                          f"model_kwargs; valid: {', '.join(options)}")

@@ -11,24 +11,28 @@ import sys
 import tensorflow as tf
 
 
+def attempt_images(dataset: tf.data.Dataset, image_fn, *, placeholder: tf.Tensor,
+                   parallelism: int = tf.data.AUTOTUNE) -> tf.data.Dataset:
+    """Maps each example {'image', ...} to the same dict with 'image' = image_fn(example) and 'ok' = True, or,
+    where image_fn fails, 'image' = `placeholder` and 'ok' = False; in order, `parallelism` at a time."""
+
+    def attempt(example):
+        processed = tf.data.Dataset.from_tensors(example).map(lambda ex: (image_fn(ex), True)).ignore_errors()
+        failed = tf.data.Dataset.from_tensors((placeholder, False))
+        return processed.concatenate(failed).take(1).map(lambda image, ok: dict(example, image=image, ok=ok))
+
+    return dataset.interleave(
+        attempt, cycle_length=parallelism, block_length=1, num_parallel_calls=parallelism, deterministic=True
+    )
+
+
 def map_images(dataset: tf.data.Dataset, image_fn, *, image_size: int, on_corrupt: str) -> tf.data.Dataset:
     """Maps {'image': bytes, 'label', 'tfds_id', ...} to {'image': image_fn(example), 'label'}.
 
     on_corrupt='skip': an undecodable example is dropped and logged to stderr with its tfds_id and this
     pipeline's running count. 'error': the pipeline raises InvalidArgumentError naming the tfds_id.
     """
-    placeholder = tf.zeros([image_size, image_size, 3], tf.uint8)
-
-    def attempt(example):
-        processed = tf.data.Dataset.from_tensors(example).map(lambda ex: (image_fn(ex), True)).ignore_errors()
-        failed = tf.data.Dataset.from_tensors((placeholder, False))
-        return processed.concatenate(failed).take(1).map(
-            lambda image, ok: {"image": image, "label": example["label"], "ok": ok, "tfds_id": example["tfds_id"]}
-        )
-
-    attempted = dataset.interleave(
-        attempt, cycle_length=tf.data.AUTOTUNE, block_length=1, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
-    )
+    attempted = attempt_images(dataset, image_fn, placeholder=tf.zeros([image_size, image_size, 3], tf.uint8))
     if on_corrupt == "skip":
         kept = _skip_failed(attempted)
     elif on_corrupt == "error":

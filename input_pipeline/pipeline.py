@@ -124,10 +124,15 @@ def host_threads(data) -> int:
 
 
 def with_host_threads(dataset: tf.data.Dataset, data) -> tf.data.Dataset:
-    """``dataset`` on a private pool of ``host_threads(data)`` threads, each op single-threaded inside (the
-    parallelism is across examples, so ops do not oversubscribe the cores)."""
+    """``dataset`` on a private pool of ``host_threads(data)`` threads (see ``with_threads``)."""
+    return with_threads(dataset, host_threads(data))
+
+
+def with_threads(dataset: tf.data.Dataset, threads: int) -> tf.data.Dataset:
+    """``dataset`` on a private pool of ``threads`` threads, each op single-threaded inside (the parallelism
+    is across examples, so ops do not oversubscribe the cores)."""
     options = tf.data.Options()
-    options.threading.private_threadpool_size = host_threads(data)
+    options.threading.private_threadpool_size = threads
     options.threading.max_intra_op_parallelism = 1
     return dataset.with_options(options)
 

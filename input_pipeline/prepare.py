@@ -25,7 +25,7 @@ Lanczos resize is within 0.4 dB of Pillow's bilinear (above it on 1000×750, bel
 under Pillow's bicubic, which is 1.3–1.7× slower. And the decoder that validates an image is the one training
 uses, so the prepared dataset holds exactly the images the original pipeline can read. tf.data has no
 try/except: an image is converted inside a one-element dataset with `ignore_errors()` followed by a not-ok
-placeholder, `take(1)`, in a deterministic parallel `interleave` (the `corrupt_images` technique; 14–20% of
+placeholder, `take(1)`, in a deterministic parallel `interleave` (`corrupt_images.attempt_images`; 14–20% of
 the re-encode time in that measurement).
 """
 
@@ -46,7 +46,7 @@ import tensorflow as tf  # noqa: E402
 import tensorflow_datasets as tfds  # noqa: E402
 from absl import logging as absl_logging  # noqa: E402
 
-from input_pipeline import sources  # noqa: E402
+from input_pipeline import corrupt_images, pipeline, preprocessing, sources  # noqa: E402
 from input_pipeline.config import default_data_config  # noqa: E402
 from input_pipeline.datasets import DATASET_NAMES, get_dataset_spec  # noqa: E402
 
@@ -120,7 +120,7 @@ def reencode(image_bytes: tf.Tensor, *, size: int, quality: int) -> tf.Tensor:
     resized = tf.cond(
         tf.reduce_all(tf.equal(tf.shape(image)[:2], target)),
         lambda: image,
-        lambda: tf.cast(tf.clip_by_value(tf.round(tf.image.resize(image, target, method="area")), 0, 255), tf.uint8),
+        lambda: preprocessing.round_to_uint8(tf.image.resize(image, target, method="area")),
     )
     return tf.io.encode_jpeg(resized, quality=quality)
 
@@ -139,17 +139,11 @@ def reencoded_examples(examples: tf.data.Dataset, *, size: int, quality: int, wo
     """{'image': bytes, 'label', 'tfds_id'} → {'image': `reencode`d JPEG or b'', 'label', 'tfds_id', 'ok'}, in
     order, on `workers` threads; 'ok' is False (and 'image' empty) where the image could not be decoded."""
 
-    def attempt(example):
-        converted = tf.data.Dataset.from_tensors(example).map(
-            lambda ex: dict(ex, image=reencode(ex["image"], size=size, quality=quality), ok=True)).ignore_errors()
-        failed = tf.data.Dataset.from_tensors(dict(example, image=tf.constant(b""), ok=False))
-        return converted.concatenate(failed).take(1)
-
-    options = tf.data.Options()
-    options.threading.private_threadpool_size = workers
-    options.threading.max_intra_op_parallelism = 1
-    return examples.interleave(attempt, cycle_length=workers, block_length=1, num_parallel_calls=workers,
-                               deterministic=True).prefetch(2 * workers).with_options(options)
+    attempted = corrupt_images.attempt_images(
+        examples, lambda example: reencode(example["image"], size=size, quality=quality),
+        placeholder=tf.constant(b""), parallelism=workers,
+    )
+    return pipeline.with_threads(attempted.prefetch(2 * workers), workers)
 
 
 @dataclasses.dataclass

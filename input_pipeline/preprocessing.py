@@ -110,6 +110,11 @@ def decode_and_random_resized_crop(
     return resize(decode_and_crop(image_bytes, window), [size, size], method=resize_method, antialias=antialias)
 
 
+def round_to_uint8(image: tf.Tensor) -> tf.Tensor:
+    """A float [0, 255] image (a resize's output) as uint8, clipped and rounded to nearest."""
+    return tf.cast(tf.round(tf.clip_by_value(image, 0.0, 255.0)), tf.uint8)
+
+
 def pad_and_random_crop(image: tf.Tensor, *, seed: tf.Tensor, size: int, padding: int) -> tf.Tensor:
     """Zero-pads ``padding`` pixels per side, then a random [size, size] crop (CIFAR standard); keeps the dtype."""
     padded = tf.pad(image, [[padding, padding], [padding, padding], [0, 0]])

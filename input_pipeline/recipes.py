@@ -77,19 +77,15 @@ def _decode_at_size(image_bytes: tf.Tensor, data) -> tf.Tensor:
     return tf.cond(
         tf.reduce_all(tf.equal(tf.shape(image)[:2], size)),
         lambda: image,
-        lambda: _round_to_uint8(
+        lambda: preprocessing.round_to_uint8(
             preprocessing.resize(image, [size, size], method=data.resize_method, antialias=data.resize_antialias)
         ),
     )
 
 
-def _round_to_uint8(image: tf.Tensor) -> tf.Tensor:
-    return tf.cast(tf.round(tf.clip_by_value(image, 0.0, 255.0)), tf.uint8)
-
-
 def _to_uint8(image: tf.Tensor, data) -> tf.Tensor:
     """A [0, 255] image (float from a resize, or uint8) as uint8 [S, S, 3], rounded to nearest."""
     if image.dtype != tf.uint8:
-        image = _round_to_uint8(image)
+        image = preprocessing.round_to_uint8(image)
     image.set_shape([data.image_size, data.image_size, 3])
     return image

@@ -53,7 +53,7 @@ def register_model(
     for key in (name, *aliases):
         if key in _MODELS or key in _ALIASES:
             raise ValueError(f"model {key!r} is registered twice")
-    check_keys(name, model_cls, defaults)
+    _check_keys(name, model_cls, defaults)
     _MODELS[name] = functools.partial(model_cls, **defaults)
     _ALIASES.update(dict.fromkeys(aliases, name))
     if sys._getframe(1).f_globals.get("__name__", "").startswith("lightnets.models."):
@@ -116,13 +116,13 @@ def option_hint(key: str, valid: tuple[str, ...] | list[str]) -> str | None:
     return close[0] if close else None
 
 
-def check_options(name: str, options: dict[str, Any]) -> None:
-    """Raises ValueError naming each key of ``options`` that is not an option of model ``name`` (with the
-    option it most likely means) and listing the valid ones."""
-    check_keys(name, model_class(name), options)
+def check_option_names(name: str, options: dict[str, Any]) -> None:
+    """Raises ValueError naming each key of ``options`` that is not a field of model ``name`` (with the field
+    it most likely means) and listing the valid ones. The values are the model's ``check_options``'s job."""
+    _check_keys(name, model_class(name), options)
 
 
-def check_keys(name: str, model_cls: type[nn.Module], overrides: dict[str, Any]) -> None:
+def _check_keys(name: str, model_cls: type[nn.Module], overrides: dict[str, Any]) -> None:
     valid = model_fields(model_cls)
     unknown = sorted(set(overrides) - set(valid))
     if unknown:
@@ -144,7 +144,7 @@ def create_model(name: str, **overrides: Any) -> nn.Module:
         raise ValueError(f"unknown model {name!r}{hint}; run `python -m lightnets.summary --list` for all "
                          f"{len(_MODELS)} registered names")
     factory = _MODELS[name]
-    check_keys(name, factory.func, overrides)
+    _check_keys(name, factory.func, overrides)
     return factory(**overrides)
 
 

@@ -107,7 +107,7 @@ def train_preprocessing(data) -> Callable[[Images, jax.Array], Images]:
     Order as fb.resnet.torch: colour jitter, lighting, normalisation (the host's flip commutes with them).
     """
     color_jitter, pca_lighting = float(data.color_jitter), float(data.pca_lighting)
-    normalization = eval_preprocessing(data)
+    normalize_unit_range = normalization(data)
 
     def preprocess(images: Images, key: jax.Array) -> Images:
         images = to_unit_range(images)
@@ -116,17 +116,18 @@ def train_preprocessing(data) -> Callable[[Images, jax.Array], Images]:
             images = jax.vmap(
                 lambda image, k: augment_image(image, k, color_jitter=color_jitter, pca_lighting=pca_lighting)
             )(images, keys)
-        return normalization(images, unit_range=True)
+        return normalize_unit_range(images)
 
     return preprocess
 
 
-def eval_preprocessing(data) -> Callable[..., Images]:
-    """``preprocess(images, unit_range=False) -> float32 network input``: ÷255 (unless the images are
-    already in [0, 1]) and the normalisation of ``data`` (validated by ``input_pipeline.validate_data_config``)."""
+def eval_preprocessing(data) -> Callable[[Images], Images]:
+    """``preprocess(images_uint8) -> float32 network input``: ÷255, then ``normalization(data)``."""
+    normalize_unit_range = normalization(data)
+    return lambda images: normalize_unit_range(to_unit_range(images))
+
+
+def normalization(data) -> Callable[[Images], Images]:
+    """The normalisation of ``data`` (validated by ``input_pipeline.validate_data_config``) for [0, 1] images."""
     method, mean, std = data.normalization, tuple(data.mean or ()), tuple(data.std or ())
-
-    def preprocess(images: Images, *, unit_range: bool = False) -> Images:
-        return normalize(images if unit_range else to_unit_range(images), method=method, mean=mean, std=std)
-
-    return preprocess
+    return lambda images: normalize(images, method=method, mean=mean, std=std)

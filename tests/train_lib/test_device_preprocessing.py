@@ -113,5 +113,5 @@ def test_train_preprocessing_draws_per_example_and_per_key():
     # Example i uses split(key, B)[i]: the same as augmenting it alone with that key.
     key_2 = jax.random.split(jax.random.key(1), 4)[2]
     alone = dp.augment_image(dp.to_unit_range(images[2]), key_2, color_jitter=0.4, pca_lighting=0.1)
-    np.testing.assert_allclose(first[2], dp.eval_preprocessing(_data())(alone, unit_range=True), rtol=1e-5,
+    np.testing.assert_allclose(first[2], dp.normalization(_data())(alone), rtol=1e-5,
                                atol=1e-5)
