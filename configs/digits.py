@@ -9,8 +9,9 @@ The config arg is ``MODEL[,field=value...]``: any registered model (``.venv/bin/
 with model fields read as Python literals. Expected: ≥ 97% test top-1 (results.json ``final.top1``; measured
 with the CPU fast ops of 2026-11-22: 97.46% / 97.75% / 98.03% (346, 347, 348 of 355) for seeds 0 / 1 / 2, step
 880, 1m39s wall on the 2-core CPU at load ≈ 1.5; on 2026-12-01 seed 0 gave 98.31% (349 of 355) at step 880,
-best 98.87% at step 660, 1m24s wall; an earlier build of the ops gave 99.15% for seed 0 — the spread between
-runs is ~1.5 points); there is no paper result for digits.
+best 98.87% at step 660, 1m24s wall; with uint8 host batches and the float preprocessing on the device (same
+day, later) seed 0 gave 98.03% (348 of 355) at step 880, best 98.31% at step 660, 1m05s wall; an earlier build
+of the ops gave 99.15% for seed 0 — the spread between runs is ~1.5 points); there is no paper result for digits.
 
 Default model: MobileNetV2 0.35 (``mobilenet_v2_035``, 0.41M params) at the 32 px ImageNet geometry — the
 digits are 8×8 upsampled, so the total stride 32 loses little, and it is the smallest registered net that
