@@ -4,6 +4,8 @@ Flags only; the work is ``train_lib.train_and_evaluate`` (``--mode=eval``: ``tra
 args and overrides: ``--config=configs/imagenet_clcnet.py:B --config.batch_size=256``. Multi-host (TPU pods,
 multi-node GPU): every host runs the same command; ``jax.distributed.initialize()`` discovers the cluster.
 Exit status: 0 done (or stopped by SIGTERM after saving), 1 training or I/O failure, 2 bad flags or config.
+Compiled programs are kept in JAX's persistent compilation cache (``config.compilation_cache_dir``,
+``runtime/compilation_cache.py``), so a restart or a second run of the same config skips compilation.
 """
 
 import os
@@ -13,7 +15,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import jax  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
-from runtime import host_memory  # noqa: E402
+from runtime import compilation_cache, host_memory  # noqa: E402
 from train_lib import command_line  # noqa: E402
 
 FLAGS = flags.FLAGS
@@ -43,6 +45,11 @@ def main(argv):
         except (ValueError, RuntimeError) as error:
             command_line.exit_with_error("main.py", command_line.UsageError(
                 f"--multi_process: jax.distributed.initialize() failed: {' '.join(str(error).split())}"))
+    try:  # before the first compilation; a restart or a second run of the same config loads its programs
+        cache_dir = compilation_cache.enable(FLAGS.config.get("compilation_cache_dir"))
+    except ValueError as error:
+        command_line.exit_with_error("main.py", error)
+    logging.debug("JAX compilation cache: %s", cache_dir or "off")
     from input_pipeline.tensorflow_setup import import_tensorflow
 
     import_tensorflow()

@@ -1,7 +1,20 @@
-"""Shared benchmark helpers: timing (median after warm-up), run metadata, JSON results, markdown tables."""
+"""Shared benchmark helpers: timing (median after warm-up), compile timing with the persistent compilation
+cache, run metadata, JSON results, markdown tables.
+
+Compilation cache (``runtime/compilation_cache.py``): a script calls ``add_compilation_cache_argument(parser)``
+and, after parsing, ``enable_compilation_cache(parser, args.compilation_cache_dir)`` before its first compile.
+The default is main.py's directory (``$LIGHTNETS_COMPILATION_CACHE_DIR``, else ``$JAX_COMPILATION_CACHE_DIR``,
+else ``$XDG_CACHE_HOME/lightnets/jax_compilation_cache``); ``--compilation-cache-dir=`` turns it off. With the
+cache on, a compile of a program an earlier run compiled is a load from disk, not a compile:
+``timed_compile`` says which (``cache_hit``), so a table can show "first compile" and "cached compile"
+apart, and ``run_metadata`` records the directory and how many programs it held when the run started. For a
+first-compile figure on a warm machine, run with ``--compilation-cache-dir=`` (or a new directory).
+"""
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import datetime
 import json
 import os
@@ -11,11 +24,14 @@ import shlex
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 
+import jax
+
 from lightnets import ops
-from runtime import host_memory
+from runtime import compilation_cache, host_memory
 
 RESULTS_DIR = pathlib.Path(__file__).resolve().parent / "results"
 
@@ -45,10 +61,70 @@ def lower_and_compile(jitted, *args, canonical: bool):
     return jitted.lower(*args).compile()
 
 
-def run_metadata(**extra) -> dict:
-    """Date, command, machine, load and library versions recorded with every result file."""
-    import jax
+def add_compilation_cache_argument(parser: argparse.ArgumentParser) -> None:
+    """``--compilation-cache-dir`` (default: the shared default directory; '' = off)."""
+    parser.add_argument(
+        "--compilation-cache-dir", default=None,
+        help="JAX persistent compilation cache directory (default, as main.py: $LIGHTNETS_COMPILATION_CACHE_DIR, "
+             "else $JAX_COMPILATION_CACHE_DIR, else $XDG_CACHE_HOME/lightnets/jax_compilation_cache); '' turns "
+             "it off, so every compile is a first compile")
 
+
+_cache_state = {"dir": "", "entries_at_start": 0}
+
+
+def enable_compilation_cache(parser: argparse.ArgumentParser | None, value: str | None) -> str:
+    """Turns the persistent compilation cache on in ``value``'s directory (None: the default; '': off) and
+    records it for ``run_metadata``; returns the directory ('' when off). A bad value ends the script with
+    ``parser.error`` (a one-line ValueError without a parser). Call it before the first compile."""
+    try:
+        path = compilation_cache.enable(value, name="--compilation-cache-dir")
+    except ValueError as error:
+        if parser is None:
+            raise
+        parser.error(str(error))
+    _cache_state.update(dir=path, entries_at_start=compilation_cache.entry_count(path))
+    return path
+
+
+# Persistent-cache hits of the compiles in each thread (jax.monitoring calls a listener in the thread
+# that compiles), so a compile done in a worker thread is attributed to its own call.
+_cache_hits = threading.local()
+
+
+def _count_cache_hit(event: str, **_: object) -> None:
+    if event == "/jax/compilation_cache/cache_hits":
+        _cache_hits.count = getattr(_cache_hits, "count", 0) + 1
+
+
+jax.monitoring.register_event_listener(_count_cache_hit)
+
+
+def cache_hits_in_this_thread() -> int:
+    """How many compiles of this thread so far were loaded from the persistent compilation cache."""
+    return getattr(_cache_hits, "count", 0)
+
+
+@dataclasses.dataclass
+class TimedCompile:
+    """A compiled program, the wall seconds of lower + compile, and whether XLA's executable came from the
+    persistent cache (then ``seconds`` is tracing, lowering and a load, not a compile)."""
+
+    compiled: object
+    seconds: float
+    cache_hit: bool
+
+
+def timed_compile(jitted, *args, canonical: bool = False) -> TimedCompile:
+    """``lower_and_compile`` timed, with whether it was a cache load (see ``TimedCompile``)."""
+    hits, start = cache_hits_in_this_thread(), time.perf_counter()
+    compiled = lower_and_compile(jitted, *args, canonical=canonical)
+    return TimedCompile(compiled, time.perf_counter() - start, cache_hits_in_this_thread() > hits)
+
+
+def run_metadata(**extra) -> dict:
+    """Date, command, machine, load, library versions and the compilation cache (directory, '' when off, and
+    the programs it held at the start) recorded with every result file."""
     device = jax.devices()[0]
     return {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -62,15 +138,21 @@ def run_metadata(**extra) -> dict:
         "python": platform.python_version(),
         "jax": jax.__version__,
         "hugepage_malloc": host_memory.hugepage_malloc_status(),
+        "compilation_cache_dir": _cache_state["dir"],
+        "compilation_cache_entries_at_start": _cache_state["entries_at_start"],
         **extra,
     }
 
 
 def _git_revision() -> str:
-    """HEAD's short hash, with "+changes" when tracked files in lightnets/, train_lib/ or benchmarks/ differ."""
+    """HEAD's short hash, with "+changes" when tracked files in lightnets/, train_lib/ or benchmarks/ differ;
+    "unknown" where git is missing (a bare GPU image) or the checkout is not a git repository."""
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=RESULTS_DIR.parent.parent, capture_output=True, text=True,
-                              check=False).stdout
+        try:
+            return subprocess.run(["git", *args], cwd=RESULTS_DIR.parent.parent, capture_output=True, text=True,
+                                  check=False).stdout
+        except OSError:  # no git binary (FileNotFoundError), or one that cannot be run
+            return ""
 
     head = git("rev-parse", "--short", "HEAD").strip() or "unknown"
     return head + ("+changes" if git("status", "--porcelain", "--untracked-files=no", "lightnets", "train_lib", "benchmarks").strip() else "")
@@ -83,8 +165,6 @@ def _module_name() -> str:
 
 def peak_device_memory_bytes() -> int | None:
     """Peak bytes in use on the first device, where the backend reports it (GPU/TPU; None on CPU)."""
-    import jax
-
     stats = jax.devices()[0].memory_stats()
     return None if not stats else stats.get("peak_bytes_in_use")
 

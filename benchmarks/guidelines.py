@@ -172,6 +172,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smoke run: width ×1 only, one repeat")
     parser.add_argument("--output", type=pathlib.Path, default=None,
                         help="JSON path (default benchmarks/results/guidelines_<backend>.json)")
+    common.add_compilation_cache_argument(parser)
     args = parser.parse_args()
     names = [n for n in args.experiments.split(",") if n]
     unknown = sorted(set(names) - set(EXPERIMENTS))
@@ -181,6 +182,7 @@ def main() -> None:
     if set(impls) - {"auto", "canonical"}:
         parser.error("--impls takes auto and/or canonical")
     widths, repeats = ((1,), 1) if args.quick else (WIDTHS, args.repeats)
+    common.enable_compilation_cache(parser, args.compilation_cache_dir)
 
     metadata = common.run_metadata()
     print(f"{metadata['backend']} {metadata['device']} ({metadata['machine']}), jax {metadata['jax']}, "

@@ -7,6 +7,10 @@ shapes, is what ``lightnets.ops.AUTO_CHOICES`` should hold for this backend; the
 
   .venv/bin/python -m benchmarks.ops            # full run (~2 minutes on 2 idle CPU cores)
   .venv/bin/python -m benchmarks.ops --quick    # smoke run: batch 2, one repeat
+
+``--run-budget-s`` bounds the run (``benchmarks.budget``: a row starts only while the longest row so far still
+fits; the rest are listed under ``skipped``); the JSON is rewritten after every row, and a row whose
+implementation fails on this backend is recorded with its error.
 """
 
 from __future__ import annotations
@@ -14,15 +18,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
-import json
 import pathlib
+import time
 from collections import defaultdict
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 
-from benchmarks import common
+from benchmarks import budget, common
 from lightnets import ops
 from runtime import host_memory
 
@@ -152,9 +156,12 @@ def time_case(case: Case, impl: str, batch: int, repeats: int) -> dict:
 
 
 def fastest_per_case(rows: list[dict]) -> dict[tuple[str, str], str]:
-    """(op, case) -> the impl with the least forward+backward time summed over the case's shapes."""
+    """(op, case) -> the impl with the least forward+backward time summed over the case's shapes (rows that
+    failed are left out)."""
     totals: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for row in rows:
+        if row.get("fwd_bwd_ms") is None:
+            continue
         totals[row["op"], row["case"]][row["impl"]] += row["fwd_bwd_ms"]
     return {key: min(t, key=t.get) for key, t in totals.items()}
 
@@ -165,24 +172,56 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", default="", help="run only cases whose label contains this text")
-    parser.add_argument("--out", type=pathlib.Path, default=None,
-                        help="JSON path (default benchmarks/results/ops_<backend>.json)")
+    parser.add_argument("--run-budget-s", type=float, default=None,
+                        help="start no row after this many seconds from the script's start, nor one that the "
+                             "longest row so far would carry past it; left-out rows are listed under 'skipped'")
+    parser.add_argument("--row-estimate-s", type=float, default=0.0,
+                        help="with --run-budget-s: the time of a row before one of its kind has been measured")
+    parser.add_argument("--out", "--output", dest="out", type=pathlib.Path, default=None,
+                        help="JSON path (default benchmarks/results/ops_<backend>.json); rewritten after every row")
+    common.add_compilation_cache_argument(parser)
     args = parser.parse_args()
+    cache_dir = common.enable_compilation_cache(parser, args.compilation_cache_dir)
     batch, repeats = (2, 1) if args.quick else (args.batch, args.repeats)
     backend = jax.default_backend()
+    run_budget = budget.RunBudget(args.run_budget_s, estimate_s=args.row_estimate_s)
+    out = args.out or pathlib.Path(__file__).parent / "results" / f"ops_{backend}.json"
 
     print(f"backend={backend} device={jax.devices()[0].device_kind} jax={jax.__version__} batch={batch} "
-          f"repeats={repeats}")
+          f"repeats={repeats}", flush=True)
     print(f"{'op':<22} {'case':<10} {'shape':<36} {'batch':>5} {'impl':<13} {'fwd ms':>9} {'fwd+bwd ms':>11}")
-    rows = []
+    rows: list[dict] = []
+    skipped: list[dict] = []
+    payload = {
+        "date": datetime.date.today().isoformat(), "jax": jax.__version__, "backend": backend,
+        "hugepage_malloc": host_memory.hugepage_malloc_status(), "compilation_cache_dir": cache_dir,
+        "device": jax.devices()[0].device_kind, "batch": batch, "repeats": repeats,
+        "run_budget_s": args.run_budget_s, "rows": rows, "skipped": skipped, "fastest": [], "complete": False,
+    }
     for case in CASES:
         if args.only not in case.label:
             continue
         for impl in case.impls:
-            row = time_case(case, impl, batch, repeats)
+            reason = run_budget.refuse("op")
+            if reason:
+                skipped.append({"op": case.op, "case": case.case, "label": case.label, "impl": impl,
+                                "skipped": reason})
+                print(f"{case.op:<22} {case.case:<10} {case.label:<36} {'':>5} {impl:<13} skipped: {reason}",
+                      flush=True)
+                continue
+            start = time.monotonic()
+            try:
+                row = time_case(case, impl, batch, repeats)
+                shown = f"{row['fwd_ms']:9.2f} {row['fwd_bwd_ms']:11.2f}"
+            except Exception as error:  # noqa: BLE001 (an impl this backend cannot run is recorded, not fatal)
+                row = {"op": case.op, "case": case.case, "label": case.label, "impl": impl,
+                       "batch": min(batch, case.max_batch or batch), "fwd_ms": None, "fwd_bwd_ms": None,
+                       "error": f"{type(error).__name__}: {(str(error).splitlines() or [''])[0][:200]}"}
+                shown = f"failed: {row['error']}"
+            run_budget.record("op", time.monotonic() - start)
             rows.append(row)
-            print(f"{case.op:<22} {case.case:<10} {case.label:<36} {row['batch']:>5} {impl:<13} {row['fwd_ms']:9.2f} "
-                  f"{row['fwd_bwd_ms']:11.2f}", flush=True)
+            print(f"{case.op:<22} {case.case:<10} {case.label:<36} {row['batch']:>5} {impl:<13} {shown}", flush=True)
+            budget.write_json_atomic(out, payload)
 
     fastest = fastest_per_case(rows)
     print("\nfastest by forward+backward (summed over shapes), vs AUTO_CHOICES:")
@@ -192,14 +231,9 @@ def main() -> None:
         verdict = "matches" if current == impl else f"MISMATCH (auto gives {current!r})"
         print(f"  ({op!r}, {case!r}, {backend!r}): {impl!r}  {verdict}")
 
-    out = args.out or pathlib.Path(__file__).parent / "results" / f"ops_{backend}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({
-        "date": datetime.date.today().isoformat(), "jax": jax.__version__, "backend": backend,
-        "hugepage_malloc": host_memory.hugepage_malloc_status(),
-        "device": jax.devices()[0].device_kind, "batch": batch, "repeats": repeats, "rows": rows,
-        "fastest": [{"op": op, "case": case, "impl": impl} for (op, case), impl in sorted(fastest.items())],
-    }, indent=1))
+    payload["fastest"] = [{"op": op, "case": case, "impl": impl} for (op, case), impl in sorted(fastest.items())]
+    payload["complete"] = True
+    budget.write_json_atomic(out, payload)
     print(f"wrote {out}")
 
 

@@ -81,6 +81,22 @@ def get_config(dataset: str = "digits", model: str = "mobilenet_v2_100", **model
     # is trained is refused unless allow_config_change (docs/training.md, "Resuming").
     config.divergence_factor = 10.0
     config.allow_config_change = False
+
+    # JAX's persistent compilation cache (runtime/compilation_cache.py): a restart or a second run of the same
+    # program loads its compiled steps instead of compiling them. None = $LIGHTNETS_COMPILATION_CACHE_DIR,
+    # else $XDG_CACHE_HOME/lightnets/jax_compilation_cache (~/.cache/...); '' = off. Not part of the
+    # experiment: it may change between restarts.
+    config.compilation_cache_dir = config_dict.placeholder(str)
+
+    # Autotune (lightnets.ops.autotune, docs/ops.md#autotune): before the train step is compiled, time every
+    # implementation of each structured-op call of the model on this device (within ops_autotune_budget_s
+    # seconds) and use the fastest. Winners are cached per device kind and jax version in
+    # ops_autotune_cache_dir (None = $LIGHTNETS_AUTOTUNE_CACHE, else ~/.cache/lightnets/autotune; '' = not kept),
+    # so later runs and restarts reuse them. Off by default: not yet measured on an accelerator. Single-process
+    # runs only (each host would measure its own winners, and every process must compile the same program).
+    config.ops_autotune = False
+    config.ops_autotune_budget_s = 120.0
+    config.ops_autotune_cache_dir = config_dict.placeholder(str)
     return config
 
 

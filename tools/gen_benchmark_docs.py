@@ -3,7 +3,9 @@
 ``python -m tools.gen_benchmark_docs [--results benchmarks/results] [--output docs/BENCHMARKS.md]``.
 Renders every ``train_throughput_*.json``, ``guidelines_*.json`` and ``ops_*.json`` present, each with the
 date, command, machine, versions and load average it was measured under; figures that no file holds are
-listed as unmeasured.
+listed as unmeasured. The GPU section (``GPU``: how ``benchmarks/gpu.sh`` and ``benchmarks.autotune``
+measure the GPU figures) is static text written here, as are the introduction and the unmeasured list:
+edit them here, not in docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -43,17 +45,68 @@ whether it was on (`accelerator`: JAX set up for a GPU or TPU, so no restart); J
 run always share the setting.
 """
 
+GPU = """## GPU
+
+One command measures the GPU tables on a bare GPU host: from a checkout, nothing installed, with only the
+GPU image's packages (jax with CUDA, flax, optax; torch, torchvision and timm for the peers). Neither
+ml_collections, clu nor TensorFlow is needed (`tests/benchmarks/test_bare_host.py` runs the command with
+them hidden).
+
+```
+benchmarks/gpu.sh             # runs benchmarks/gpu.py from the repository root; --help lists the options
+benchmarks/gpu.sh --resume    # measures only what the previous run left out, into the same files
+```
+
+It measures the train step (SGD update included) at batch 256, 224×224, of the headline models
+(mobilenet_v2_100, shufflenet_v2_100, mobilenet_v3_small_100, clcnet_a, igcv3_d100) and one variant of each
+other paper family (seesaw_shuffle_d100, mobilenet_v1_100, shufflenet_v1_g3_100, squeezenet1_0, sqnxt23_100,
+xception, mobilenet_v3_small_xsep), in bfloat16 and float32; the PyTorch peers where torchvision or timm
+has the architecture (eager AMP channels_last, and torch.compile); and the op table (`benchmarks/ops.py`).
+Under `--out` (default `$OUT` when set, else `benchmarks/results/gpu/`) it writes:
+
+- `gpu.md`: per dtype, one row per model: lightnets img/s, step time per MAdd vs mobilenet_v2_100, the
+  peer's img/s eager / torch.compile, compile s (JAX / torch.compile); the op table with the fastest
+  implementation per case (to replace the structural GPU entries of `AUTO_CHOICES`, docs/ops.md, by
+  measured ones); the rows left out and why; the phases.
+- `gpu.json`: every row measured, failed (out of memory, say) or left out, with the run's versions and
+  device; `phases/*.json` holds each phase's own result file.
+- `cache/`: JAX's persistent compilation cache (`cache/jax`, given to every phase as
+  `--compilation-cache-dir`) and Inductor's; a later run's compile s read from it is marked "(cache)".
+
+Each row is printed as it is measured and both files are rewritten after every row, so a run cut short
+keeps what it measured. The run fits in 8 minutes: phases run in order of priority (JAX bfloat16 for the
+headline models; eager peers; the op table, at most 75 s; torch.compile peers of the headline models;
+bfloat16 for the other nets; float32; the other torch.compile peers), each in its own process. Nothing
+starts after `--budget-s` (450 s); a row or phase starts only while the longest of its kind so far still
+fits; a phase still running at `--hard-limit-s` (475 s) is killed and its finished rows kept. Rows left out
+are listed with the reason, and `--resume` measures them. Train-step compiles took 28–61 s per model on an
+H200 before this command existed, so a first run on a cold cache is expected to cover the headline models
+and their peers and part of the rest; `--compile-workers N` compiles N models at a time, at the cost of a
+compile s shared between them and XLA's autotuning sharing the GPU.
+
+`.venv/bin/python -m benchmarks.gpu --smoke --out /tmp/gpu-smoke` runs the whole command on a CPU in under
+a minute (32 px, batch 2, two small models, float32, one op case).
+
+Op autotuning (`lightnets.ops.autotune`, docs/ops.md) has its own benchmark, not part of `gpu.sh`:
+`python -m benchmarks.autotune --dtype bfloat16 --batch 256` measures, in one run on the device it runs on,
+the train step of clcnet_a and igcv3_d100 (224×224) with the static `AUTO_CHOICES` table and with the
+implementations autotune measured for the models' own shapes (the static figure is the mean of one
+measurement before and one after the tuned one), and writes `benchmarks/results/autotune_<backend>.json`.
+
+No GPU figure has been measured with these commands yet: no GPU was available when they were written.
+"""
+
 UNMEASURED = """## Not measured yet
 
-- Every GPU figure: no GPU was available to these runs. On a GPU, `train_throughput.py` reports train
-  images/s for float32 and bfloat16, device peak memory, and the peers in eager AMP channels_last and
-  `torch.compile`; `guidelines.py` reports the GPU columns (run it with `--batch 8` for the paper's
-  batches/s at batch 8); `ops.py` gives the GPU rows that `AUTO_CHOICES` still lacks.
+- Every GPU figure: no GPU was available to these runs (`benchmarks/gpu.sh`, section GPU, measures them).
+  On a GPU, `train_throughput.py` reports train images/s for float32 and bfloat16, device peak memory, and
+  the peers in eager AMP channels_last and `torch.compile`; `guidelines.py` reports the GPU columns (run it
+  with `--batch 8` for the paper's batches/s at batch 8); `ops.py` gives the GPU rows that would turn
+  `AUTO_CHOICES`' structural GPU entries into measured ones.
 - TPU figures.
 - Device peak memory on CPU: XLA:CPU does not report it (n/a); the XLA size estimate of the compiled train
   step is given instead.
 """
-
 
 def _run_line(data: dict) -> str:
     versions = f"jax {data['jax']}"
@@ -74,6 +127,12 @@ def _allocator(data: dict) -> str:
     return f", huge-page malloc {status}" if status else ""
 
 
+def _compile_s(row: dict) -> str | None:
+    """compile s, marked "(cache)" where the executable (JAX) or graph (Inductor) was a cache load."""
+    value = fmt(row["compile_s"])
+    return value + " (cache)" if value is not None and row.get("compile_cache_hit") else value
+
+
 def _megabytes(value: int | None) -> str | None:
     return None if value is None else f"{value / 2**20:.0f}"
 
@@ -88,7 +147,7 @@ def train_section(data: dict) -> str:
                          None])
             continue
         rows.append([
-            name, how, r["dtype"], r["batch"], fmt(r["train_images_per_s"], 2), fmt(r["compile_s"]),
+            name, how, r["dtype"], r["batch"], fmt(r["train_images_per_s"], 2), _compile_s(r),
             fmt(r["infer_images_per_s"], 1), fmt(r["latency_b1_ms"], 1), _megabytes(r.get("step_memory_bytes")),
             _megabytes(r["peak_device_memory_bytes"]),
         ])
@@ -99,7 +158,9 @@ def train_section(data: dict) -> str:
             markdown_table(["model", "impl / mode", "dtype", "batch", "train img/s", "compile s", "infer img/s",
                             "batch-1 latency ms", "train-step memory MiB (XLA est.)", "device peak MiB"], rows),
             ("\ncompile s: JAX, lower + compile of the train step; torch.compile, the first compiled train step "
-             "(Inductor's on-disk cache shortens it on repeat runs).")]
+             "(Inductor's on-disk cache shortens it on repeat runs)."
+             + (" \"(cache)\": loaded from the persistent compilation cache of an earlier run, not compiled."
+                if any(r.get("compile_cache_hit") for r in data["rows"]) else ""))]
     if data["peer_ratios"]:
         text.append("\nOur train images/s over the peer's (above 1×, ours is faster):\n")
         text.append(markdown_table(["model", "peer", "mode", "batch", "ours / peer"], [
@@ -154,7 +215,7 @@ def render(results: pathlib.Path) -> str:
         parts.append(f"{heading}\n")
         parts += [section(json.loads(path.read_text())) + f"\n(from `benchmarks/results/{path.name}`)\n"
                   for path in files] or ["Not run yet.\n"]
-    parts.append(UNMEASURED)
+    parts += [GPU, UNMEASURED]  # static text: kept on every regeneration
     return "\n".join(parts)
 
 

@@ -2,12 +2,14 @@
 
 train_lib never imports TensorFlow: the input pipeline is passed in (see ``train_and_evaluate``) and
 TensorBoard files are written with tensorboardX. The loop module ``train_lib.train`` is loaded on first
-use of its functions, so ``import train_lib`` stays light.
+use of its functions, so ``import train_lib`` stays light: it and the train-step modules (``state``,
+``steps``, ``partitioning``, ``losses``) need only jax, flax and optax, not ml_collections, clu or
+TensorFlow (``tests/benchmarks/test_bare_host.py``).
 """
 
 import importlib
 
-from train_lib.config_validation import ConfigError
+from train_lib.errors import ConfigError
 from train_lib.metrics import DivergenceError
 
 _LOOP_FUNCTIONS = ("train_and_evaluate", "evaluate", "check_config")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from typing import Any
 
 import flax.linen as nn
@@ -18,12 +19,9 @@ import ml_collections
 
 from lightnets import create_model
 from train_lib import losses, optimizers, schedules, steps
+from train_lib.errors import ConfigError  # defined there, re-exported here
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
-
-
-class ConfigError(ValueError):
-    """A config value that cannot train; the message names the field, the bad value and the valid ones."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +44,7 @@ def validate_config(
     """
     _check_choices(config)
     _check_numbers(config)
+    _check_autotune(config)
     for field in ("batch_size", "eval_batch_size"):
         size = config[field]
         if size < 1 or size % device_count or size % process_count:
@@ -169,6 +168,22 @@ def _check_numbers(config: ml_collections.ConfigDict) -> None:
             config.schedule == "multistep" and (not boundaries or boundaries != sorted(set(boundaries))
                                                 or boundaries[0] <= 0)):
         raise ConfigError(f"lr_boundaries_epochs={tuple(boundaries)}; valid: increasing epochs > 0")
+
+
+def _check_autotune(config: ml_collections.ConfigDict) -> None:
+    """``ops_autotune`` (a bool), ``ops_autotune_budget_s`` (finite seconds ≥ 0) and ``ops_autotune_cache_dir``
+    (unset, '' or a directory path; only whether the path is an existing file is checked: nothing is created)."""
+    if not isinstance(config.ops_autotune, bool):
+        raise ConfigError(f"ops_autotune={config.ops_autotune!r}; valid: True or False")
+    budget = config.ops_autotune_budget_s
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not (math.isfinite(budget) and budget >= 0):
+        raise ConfigError(f"ops_autotune_budget_s={budget!r}; valid: >= 0 seconds (finite)")
+    cache_dir = config.ops_autotune_cache_dir
+    valid = "valid: unset (the default directory), '' (winners not kept) or a directory path"
+    if cache_dir is not None and not isinstance(cache_dir, str):
+        raise ConfigError(f"ops_autotune_cache_dir={cache_dir!r}; {valid}")
+    if cache_dir and os.path.exists(os.path.expanduser(cache_dir)) and not os.path.isdir(os.path.expanduser(cache_dir)):
+        raise ConfigError(f"ops_autotune_cache_dir={cache_dir!r} is a file; {valid}")
 
 
 def _check_warmup(config: ml_collections.ConfigDict, *, steps_per_epoch: int | None) -> None:

@@ -12,8 +12,12 @@
 
 from __future__ import annotations
 
-import ml_collections
+from typing import TYPE_CHECKING
+
 import optax
+
+if TYPE_CHECKING:  # annotations only: the train step must import without ml_collections
+    import ml_collections
 
 OPTIMIZERS = ("sgd", "rmsprop")
 

@@ -19,9 +19,12 @@ XSepConv §4) over ``warmup_epochs``; the main schedule then runs over the remai
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import ml_collections
 import optax
+
+if TYPE_CHECKING:  # annotations only: the train step must import without ml_collections
+    import ml_collections
 
 SCHEDULES = ("constant", "exponential", "multistep", "polynomial", "cosine")
 

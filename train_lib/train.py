@@ -20,8 +20,8 @@ from etils import epath
 
 from lightnets.analysis import count_model
 from train_lib import (
-    checkpointing, config_validation, device_preprocessing, metrics, optimizers, partitioning, reporting, schedules,
-    steps, workdir,
+    autotuning, checkpointing, config_validation, device_preprocessing, metrics, optimizers, partitioning, reporting,
+    schedules, steps, workdir,
 )
 from train_lib.config_validation import ConfigError
 from train_lib.preemption import PreemptionGuard
@@ -282,6 +282,8 @@ def _train_loop(run: _Run, checkpointer: checkpointing.Checkpointer, writer: rep
     counts = count_model(run.model, config.data.image_size)
     if start_step == 0:
         _write_overview(run, writer, counts)
+    if config.ops_autotune:
+        _autotune(run)
     train_step = steps.make_train_step(
         run.model, mesh=run.mesh, state_shardings=run.shardings, num_classes=run.dataset_spec.num_classes,
         label_smoothing=config.label_smoothing, weight_decay=config.weight_decay,
@@ -369,6 +371,21 @@ def _train_loop(run: _Run, checkpointer: checkpointing.Checkpointer, writer: rep
     _log_summary(run, run_results, checkpointer, start_step=start_step, seconds=time.perf_counter() - launched,
                  progress=progress)
     return run_results
+
+
+def _autotune(run: _Run) -> None:
+    """``config.ops_autotune``: tunes the model's op implementations at the per-device batch before the steps
+    are traced (``train_lib.autotuning``)."""
+    if jax.process_count() > 1:
+        logging.warning("ops_autotune is off for this multi-process run: each host would measure its own winners, "
+                        "and every process must compile the same program.")
+        return
+    config = run.config
+    size = config.data.image_size
+    result = autotuning.autotune_model(
+        run.model, (config.batch_size // run.mesh.size, size, size, 3), cache_dir=config.ops_autotune_cache_dir,
+        time_budget_s=config.ops_autotune_budget_s)
+    logging.info("Autotune: %s.", autotuning.describe(result))
 
 
 def _write_overview(run: _Run, writer: reporting.TensorBoardWriter, counts) -> None:

@@ -2,7 +2,7 @@
 resolved config (``config.json``) and its results (``results.json``).
 
 Resuming compares the current config with ``config.json``. Fields in ``RESUMABLE_FIELDS`` only change
-how the run is reported, checkpointed or read, so they may change between restarts; any other change
+how the run is reported, checkpointed, read or compiled, so they may change between restarts; any other change
 would make the resumed run a different run, and is refused unless ``allow_config_change`` is set.
 """
 
@@ -25,6 +25,9 @@ RESULTS_FILE = "results.json"
 RESUMABLE_FIELDS = frozenset({
     "log_every_steps", "eval_every_epochs", "checkpoint_every_steps", "keep_checkpoints", "keep_best_checkpoint",
     "eval_batch_size", "allow_config_change", "data.data_dir", "data.manual_dir", "data.prefetch",
+    "compilation_cache_dir",  # where compiled programs are kept, not what they compute
+    # which of an op's algebraically equal implementations run (a cached winner is reused on restart)
+    "ops_autotune", "ops_autotune_budget_s", "ops_autotune_cache_dir",
 })
 
 

@@ -2,7 +2,10 @@
 
 from lightnets.ops.activations import ACTIVATIONS, activation, hard_sigmoid, hard_swish, relu6
 from lightnets.ops.channels import make_divisible, split_by_ratio
-from lightnets.ops.dispatch import AUTO_CHOICES, canonical_only, resolve_impl
+from lightnets.ops.dispatch import (
+    AUTO_CHOICES, OpCall, canonical_only, clear_tuned, current_backend, recording, resolve_impl, target_backend,
+    tuned_choices, use_tuned,
+)
 from lightnets.ops.even_kernel import (
     C2SP, CORNERS, IMPROVED_ORDER, EvenDepthwiseConv, c2sp_group_sizes, improved_padding_schedule, symmetric_pad,
 )
@@ -18,4 +21,5 @@ from lightnets.ops.pooling import max_pool, max_pool_ceil
 from lightnets.ops.separable import ARRANGEMENTS, XSepConv, separable_depthwise_stages
 from lightnets.ops.shuffle import channel_shuffle, permutation_mask, shuffle_permutation
 from lightnets.ops.squeeze_excite import SqueezeExcite
+from lightnets.ops.tuning import AutotuneResult, autotune
 from lightnets.ops.uneven import UnevenGroupConv, uneven_channel_mask, uneven_group_conv

@@ -5,7 +5,7 @@ C_out output channels into ``groups`` contiguous groups; output group j reads in
 Depthwise convolution (MobileNet V1 §3.1) is the case groups = C_in = C_out. clcNet (Zhang 2018, §3.1) calls
 these channel-local convolutions (CLC); their channel dependency graph is ``channel_mask``.
 
-Implementations (``impl``):
+Implementations (``impl``), all summing in float32 for bfloat16/float16 inputs (``accumulator_dtype``):
   lax      canonical: ``lax.conv_general_dilated`` with ``feature_group_count``.
   einsum   1×1 kernels only: one batched matmul over the groups (strided input sliced first).
   matmul   at most ``MATMUL_MAX_GROUPS`` groups: per group, shifted windows of the group's channels
@@ -16,6 +16,16 @@ Implementations (``impl``):
            a narrow input such as an RGB stem):
            k_h·k_w·(C_in/groups) shifted multiply-adds over the padded input, each broadcast over the
            group's outputs; it can also emit the outputs interlaced (see ``lightnets.ops.interlaced``).
+  depthwise_sum
+           narrow groups (groups > 1, at most ``SHIFTED_MAX_GROUP_WIDTH`` input channels each, not plain
+           depthwise): Σ over in-group channels c of one depthwise convolution (feature_group_count = C_out)
+           of the view whose output channel o holds input c of o's group. Forward and backward contain
+           only depthwise convolutions, the form XLA:GPU runs fast (jax#13800: its backward of other
+           grouped convolutions costs as much as a dense one).
+  block_diagonal
+           2 to ``MATMUL_MAX_GROUPS`` groups, not depthwise: one dense convolution (1×1: one matmul) whose
+           kernel is the block-diagonal assembly of the group kernels: groups× the multiply-adds in one
+           GEMM, no grouped convolution in forward or backward.
 
 ``conv_case`` names the shape class that ``AUTO_CHOICES`` keys on: 'depthwise' (groups = C_in = C_out),
 'pointwise' (other 1×1, unpadded), 'grouped' (other spatial convs with narrow groups) and 'spatial'.
@@ -32,13 +42,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lightnets.ops.dispatch import resolve_impl
+from lightnets.ops.dispatch import register_op, resolve_impl
 from lightnets.ops.padding import Padding, PadPairs, explicit_padding, output_size
 
-IMPLS = ("lax", "einsum", "matmul", "shifted")
-# The matmul form unrolls one matmul per group; many narrow groups are left to `shifted` or the convolution.
+IMPLS = ("lax", "einsum", "matmul", "shifted", "depthwise_sum", "block_diagonal")
+# The matmul form unrolls one matmul per group, and block_diagonal multiplies the MAdds by the group count;
+# many groups are left to the other forms.
 MATMUL_MAX_GROUPS = 8
-# The shifted form unrolls k_h·k_w·(C_in/groups) terms; wider groups are left to the convolution.
+# The shifted form unrolls k_h·k_w·(C_in/groups) terms and depthwise_sum C_in/groups convolutions; wider groups
+# are left to the convolution.
 SHIFTED_MAX_GROUP_WIDTH = 8
 
 # He-normal with fan_out, as the PyTorch references (torchvision, megvii ShuffleNet) initialise convs.
@@ -86,14 +98,23 @@ def applicable_impls(in_features: int, kernel_shape: Sequence[int], groups: int,
     """The implementations of ``IMPLS`` that can compute this call."""
     pointwise = tuple(kernel_shape[:2]) == (1, 1) and pads == ((0, 0), (0, 0))
     narrow = in_features // groups <= SHIFTED_MAX_GROUP_WIDTH
-    return (("lax",) + (("einsum",) if pointwise else ()) + (("matmul",) if groups <= MATMUL_MAX_GROUPS else ())
-            + (("shifted",) if narrow else ()))
+    depthwise = groups == in_features == kernel_shape[3]
+    few_groups = groups <= MATMUL_MAX_GROUPS
+    return (("lax",) + (("einsum",) if pointwise else ()) + (("matmul",) if few_groups else ())
+            + (("shifted",) if narrow else ()) + (("depthwise_sum",) if narrow and groups > 1 and not depthwise else ())
+            + (("block_diagonal",) if few_groups and groups > 1 and not depthwise else ()))
+
+
+def accumulator_dtype(dtype: Any) -> Any:
+    """The dtype sums are taken in: float32 for bfloat16/float16 (and float32), float64 for float64."""
+    return jnp.promote_types(dtype, jnp.float32)
 
 
 def _conv_lax(x, kernel, strides, pads, groups):
     return jax.lax.conv_general_dilated(
         x, kernel, window_strides=strides, padding=pads,
         dimension_numbers=("NHWC", "HWIO", "NHWC"), feature_group_count=groups,
+        preferred_element_type=accumulator_dtype(x.dtype),
     )
 
 
@@ -103,7 +124,14 @@ def _conv_einsum(x, kernel, strides, groups):
     c_out = kernel.shape[-1]
     xg = x.reshape(n, h, w, groups, c_in // groups)
     kg = kernel.reshape(c_in // groups, groups, c_out // groups).transpose(1, 0, 2)
-    return jnp.einsum("nhwgi,gio->nhwgo", xg, kg).reshape(n, h, w, c_out)
+    if jax.default_backend() == "cpu":  # XLA:CPU has no batched bfloat16 × bfloat16 → float32 dot (UNIMPLEMENTED)
+        xg, kg = xg.astype(accumulator_dtype(x.dtype)), kg.astype(accumulator_dtype(x.dtype))
+    return jnp.einsum("nhwgi,gio->nhwgo", xg, kg, preferred_element_type=accumulator_dtype(x.dtype)).reshape(
+        n, h, w, c_out)
+
+
+def _dot(a: jax.Array, b: jax.Array) -> jax.Array:
+    return jnp.dot(a, b, preferred_element_type=accumulator_dtype(a.dtype))
 
 
 def _conv_matmul(x, kernel, strides, pads, groups):
@@ -114,6 +142,9 @@ def _conv_matmul(x, kernel, strides, pads, groups):
     over every input row, shifted into place and summed, which copies k_h× less input."""
     kh, kw, width, c_out = kernel.shape
     per_group = c_out // groups
+    if kh * kw > 1:  # the input gradient sums the taps' windows: in float32 too
+        accumulator = accumulator_dtype(x.dtype)
+        x, kernel = x.astype(accumulator), kernel.astype(accumulator)
     (top, _), (left, _) = pads
     n = x.shape[0]
     ho, wo = output_size(x.shape[1:3], (kh, kw), strides, pads)
@@ -127,9 +158,9 @@ def _conv_matmul(x, kernel, strides, pads, groups):
         patches = columns[0] if len(columns) == 1 else jnp.concatenate(columns, axis=-1)
         rows = patches.reshape(-1, patches.shape[-1])
         if im2col:
-            out = jnp.dot(rows, weights.reshape(-1, per_group)).reshape(n, ho, wo, per_group)
+            out = _dot(rows, weights.reshape(-1, per_group)).reshape(n, ho, wo, per_group)
         else:
-            out = sum(axis_window(jnp.dot(rows, weights[i].reshape(-1, per_group)).reshape(n, -1, wo, per_group),
+            out = sum(axis_window(_dot(rows, weights[i].reshape(-1, per_group)).reshape(n, -1, wo, per_group),
                                   1, i - top, 1, ho) for i in range(kh))
         outputs.append(out)
     return outputs[0] if groups == 1 else jnp.concatenate(outputs, axis=-1)
@@ -187,7 +218,9 @@ def conv_shifted(
     kh, kw, width, c_out = kernel.shape
     per_group = c_out // groups
     if interlace_outputs:
-        kernel = kernel.reshape(kh, kw, width, groups, per_group).swapaxes(-1, -2).reshape(kernel.shape)
+        kernel = _interlace_columns(kernel, groups)
+    accumulator = accumulator_dtype(x.dtype)
+    x, kernel = x.astype(accumulator), kernel.astype(accumulator)
     (top, _), (left, _) = pads
     ho, wo = output_size(x.shape[1:3], (kh, kw), strides, pads)
     columns = [
@@ -200,6 +233,45 @@ def conv_shifted(
         term = axis_window(row, 1, i - top, strides[0], ho)
         out = term if out is None else out + term
     return out
+
+
+def _interlace_columns(kernel: jax.Array, groups: int) -> jax.Array:
+    """The kernel's output columns reordered so that column j·groups + i is column j of group i."""
+    kh, kw, width, c_out = kernel.shape
+    return kernel.reshape(kh, kw, width, groups, c_out // groups).swapaxes(-1, -2).reshape(kernel.shape)
+
+
+def conv_depthwise_sum(
+    x: jax.Array, kernel: jax.Array, strides: Sequence[int], pads: PadPairs, groups: int, *,
+    interlace_outputs: bool = False,
+) -> jax.Array:
+    """Grouped convolution as Σ over in-group channels c of a depthwise convolution of the view whose output
+    channel o holds input c of o's group (``_group_channel_sources``), by column c of the kernel. With
+    ``interlace_outputs`` the views and kernel columns are laid out interlaced (clcNet §3.2)."""
+    if interlace_outputs:
+        kernel = _interlace_columns(kernel, groups)
+    c_out = kernel.shape[-1]
+    # The views are formed in float32 so that the input gradient's sum over them is a float32 sum.
+    sources = _group_channel_sources(x.astype(accumulator_dtype(x.dtype)), groups, c_out // groups, interlace_outputs)
+    return sum(_conv_lax(source.astype(x.dtype), kernel[:, :, c:c + 1, :], strides, pads, c_out)
+               for c, source in enumerate(sources))
+
+
+def conv_block_diagonal(
+    x: jax.Array, kernel: jax.Array, strides: Sequence[int], pads: PadPairs, groups: int, *,
+    interlace_outputs: bool = False,
+) -> jax.Array:
+    """Grouped convolution as one dense convolution by the block-diagonal kernel (1×1 unpadded: one matmul).
+    With ``interlace_outputs`` the dense kernel's columns are permuted, so the outputs come out interlaced
+    with no separate permutation."""
+    per_group = kernel.shape[-1] // groups
+    dense = block_diagonal_kernel([kernel[..., g * per_group:(g + 1) * per_group] for g in range(groups)])
+    if interlace_outputs:
+        dense = _interlace_columns(dense, groups)
+    if dense.shape[:2] == (1, 1) and pads == ((0, 0), (0, 0)):
+        x = x[:, :: strides[0], :: strides[1], :]
+        return _dot(x.reshape(-1, x.shape[-1]), dense[0, 0]).reshape(*x.shape[:3], dense.shape[-1])
+    return _conv_lax(x, dense, strides, pads, 1)
 
 
 def resolve_grouped_call(
@@ -215,7 +287,8 @@ def resolve_grouped_call(
     pads = explicit_padding(padding, kernel.shape[:2], strides, x.shape[1:3])
     chosen = resolve_impl(
         op, impl, IMPLS, applicable=applicable_impls(c_in, kernel.shape, groups, pads),
-        case=conv_case(c_in, kernel.shape, groups, pads),
+        case=conv_case(c_in, kernel.shape, groups, pads), arrays=(x, kernel),
+        options={"strides": strides, "padding": pads, "groups": groups},
     )
     return strides, pads, chosen
 
@@ -224,16 +297,30 @@ def grouped_conv(
     x: jax.Array, kernel: jax.Array, *, strides: Sequence[int] = (1, 1), padding: Padding | PadPairs = "symmetric",
     groups: int = 1, impl: str = "auto",
 ) -> jax.Array:
-    """Grouped 2-D convolution of NHWC ``x`` with an HWIO ``kernel`` of shape (k_h, k_w, C_in/groups, C_out)."""
+    """Grouped 2-D convolution of NHWC ``x`` with an HWIO ``kernel`` of shape (k_h, k_w, C_in/groups, C_out).
+
+    Returns [N, H', W', C_out] in the arguments' common dtype, summed in ``accumulator_dtype`` of it.
+    Raises ValueError for groups that do not divide the channels, a kernel that does not fit, or an ``impl``
+    that is unknown or does not apply (``applicable_impls``).
+    """
     strides, pads, chosen = resolve_grouped_call(
         "grouped_conv", x, kernel, strides=strides, padding=padding, groups=groups, impl=impl)
     if chosen == "einsum":
-        return _conv_einsum(x, kernel, strides, groups)
-    if chosen == "matmul":
-        return _conv_matmul(x, kernel, strides, pads, groups)
-    if chosen == "shifted":
-        return conv_shifted(x, kernel, strides, pads, groups)
-    return _conv_lax(x, kernel, strides, pads, groups)
+        y = _conv_einsum(x, kernel, strides, groups)
+    elif chosen == "matmul":
+        y = _conv_matmul(x, kernel, strides, pads, groups)
+    elif chosen == "shifted":
+        y = conv_shifted(x, kernel, strides, pads, groups)
+    elif chosen == "depthwise_sum":
+        y = conv_depthwise_sum(x, kernel, strides, pads, groups)
+    elif chosen == "block_diagonal":
+        y = conv_block_diagonal(x, kernel, strides, pads, groups)
+    else:
+        y = _conv_lax(x, kernel, strides, pads, groups)
+    return y.astype(jnp.result_type(x, kernel))
+
+
+register_op("grouped_conv", lambda x, kernel, **options: grouped_conv(x, kernel, **options))
 
 
 class ConvOp(nn.Module):

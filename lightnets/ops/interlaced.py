@@ -9,9 +9,12 @@ grouped 1×1 (the CLC block's GC) then reads every IGC group as long as g1·g2 �
 Implementations of ``interlaced_group_conv`` (``impl``):
   lax      canonical: ``grouped_conv(impl='lax')`` then ``interlace``.
   einsum   1×1 kernels: ``grouped_conv(impl='einsum')`` then ``interlace``.
-  matmul   1×1 kernels: ``grouped_conv(impl='matmul')`` then ``interlace``.
+  matmul   at most 8 groups: ``grouped_conv(impl='matmul')`` then ``interlace``.
   shifted  narrow groups: the shifted multiply-adds of ``grouped_conv`` laid out interlaced, so no
            separate permutation is traced.
+  depthwise_sum, block_diagonal
+           ``grouped_conv``'s forms with the views / the dense kernel's columns laid out interlaced: the
+           permutation is folded into the weights, no separate pass over the output.
 """
 
 from __future__ import annotations
@@ -20,10 +23,13 @@ from collections.abc import Sequence
 
 import flax.linen as nn
 import jax
+import jax.numpy as jnp
 import numpy as np
 
+from lightnets.ops.dispatch import register_op
 from lightnets.ops.grouped import (
-    ConvOp, check_groups, conv_shifted, grouped_channel_mask, grouped_conv, resolve_grouped_call,
+    ConvOp, check_groups, conv_block_diagonal, conv_depthwise_sum, conv_shifted, grouped_channel_mask, grouped_conv,
+    resolve_grouped_call,
 )
 from lightnets.ops.padding import Padding, PadPairs
 from lightnets.ops.shuffle import channel_shuffle, permutation_mask, shuffle_permutation
@@ -52,9 +58,14 @@ def interlaced_group_conv(
     """``interlace(grouped_conv(x, kernel, groups=groups), groups)``; ``kernel`` is the contiguous grouped one."""
     strides, pads, chosen = resolve_grouped_call(
         "interlaced_group_conv", x, kernel, strides=strides, padding=padding, groups=groups, impl=impl)
-    if chosen == "shifted":
-        return conv_shifted(x, kernel, strides, pads, groups, interlace_outputs=True)
+    folded = {"shifted": conv_shifted, "depthwise_sum": conv_depthwise_sum, "block_diagonal": conv_block_diagonal}
+    if chosen in folded:
+        y = folded[chosen](x, kernel, strides, pads, groups, interlace_outputs=True)
+        return y.astype(jnp.result_type(x, kernel))
     return interlace(grouped_conv(x, kernel, strides=strides, padding=pads, groups=groups, impl=chosen), groups)
+
+
+register_op("interlaced_group_conv", lambda x, kernel, **options: interlaced_group_conv(x, kernel, **options))
 
 
 class InterlacedGroupConv(ConvOp):

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lightnets.ops.dispatch import resolve_impl
+from lightnets.ops.dispatch import register_op, resolve_impl
 
 IMPLS = ("reshape", "gather")
 
@@ -30,12 +30,16 @@ def channel_shuffle(x: jax.Array, groups: int, *, inverse: bool = False, impl: s
     """Shuffles the last (channel) axis of ``x`` across ``groups`` groups."""
     channels = x.shape[-1]
     perm = shuffle_permutation(channels, groups, inverse=inverse)
-    chosen = resolve_impl("channel_shuffle", impl, IMPLS, applicable=IMPLS)
+    chosen = resolve_impl(
+        "channel_shuffle", impl, IMPLS, applicable=IMPLS, arrays=(x,), options={"groups": groups, "inverse": inverse})
     if chosen == "gather":
         return jnp.take(x, perm, axis=-1)
     rows = (channels // groups, groups) if inverse else (groups, channels // groups)
     y = x.reshape(*x.shape[:-1], *rows)
     return jnp.swapaxes(y, -1, -2).reshape(x.shape)
+
+
+register_op("channel_shuffle", lambda x, **options: channel_shuffle(x, **options))
 
 
 def permutation_mask(perm: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lightnets.ops.dispatch import resolve_impl
+from lightnets.ops.dispatch import register_op, resolve_impl
 from lightnets.ops.grouped import ConvOp, block_diagonal_kernel, grouped_conv
 from lightnets.ops.padding import Padding
 
@@ -58,7 +58,10 @@ def uneven_group_conv(
     if len({k.shape[:2] for k in kernels}) != 1:
         raise ValueError(f"uneven group conv: kernels differ in size: {[k.shape[:2] for k in kernels]}")
     case = "pointwise" if kernels[0].shape[:2] == (1, 1) else "spatial"
-    chosen = resolve_impl("uneven_group_conv", impl, IMPLS, applicable=IMPLS, case=case)
+    chosen = resolve_impl(
+        "uneven_group_conv", impl, IMPLS, applicable=IMPLS, case=case, arrays=(x, *kernels),
+        options={"strides": tuple(strides), "padding": padding},
+    )
     if chosen == "masked":
         return grouped_conv(x, block_diagonal_kernel(kernels), strides=strides, padding=padding)
     bounds = np.cumsum(in_splits)[:-1]
@@ -66,6 +69,9 @@ def uneven_group_conv(
     return jnp.concatenate(
         [grouped_conv(p, k, strides=strides, padding=padding) for p, k in zip(parts, kernels)], axis=-1
     )
+
+
+register_op("uneven_group_conv", lambda x, *kernels, **options: uneven_group_conv(x, kernels, **options))
 
 
 class UnevenGroupConv(ConvOp):

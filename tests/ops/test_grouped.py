@@ -78,11 +78,13 @@ def test_conv_case_and_applicability():
     assert ops.conv_case(8, (3, 3, 8, 8), 1, ((1, 1), (1, 1))) == "spatial"
     wide = 2 * (SHIFTED_MAX_GROUP_WIDTH + 1)
     assert ops.conv_case(wide, (3, 3, wide // 2, wide), 2, zero) == "spatial"
-    assert applicable_impls(wide, (3, 3, wide // 2, wide), 2, zero) == ("lax", "matmul")
+    assert applicable_impls(wide, (3, 3, wide // 2, wide), 2, zero) == ("lax", "matmul", "block_diagonal")
     assert applicable_impls(3, (3, 3, 3, 8), 1, zero) == ("lax", "matmul", "shifted")  # an RGB stem
     assert applicable_impls(8, (1, 1, 2, 8), 4, zero) == IMPLS
     many = 2 * (MATMUL_MAX_GROUPS + 1)
     assert applicable_impls(many, (3, 3, 1, many), many, zero) == ("lax", "shifted")  # depthwise
+    assert applicable_impls(many, (3, 3, 1, 2 * many), many, zero) == ("lax", "shifted", "depthwise_sum")  # multiplier 2
+    assert applicable_impls(4 * many, (3, 3, 4, 4 * many), many, zero) == ("lax", "shifted", "depthwise_sum")
 
 
 @pytest.mark.parametrize(
@@ -104,7 +106,7 @@ def test_clear_errors(kwargs, match):
 
 
 def test_shifted_does_not_apply_to_wide_groups():
-    with pytest.raises(ValueError, match=r"impl 'shifted' does not apply to this call; applicable: \('lax', 'matmul'\)"):
+    with pytest.raises(ValueError, match=r"impl 'shifted' does not apply to this call; applicable: \('lax', 'matmul', 'block_diagonal'\)"):
         ops.grouped_conv(normal(0, 1, 5, 5, 18), normal(1, 3, 3, 9, 4), groups=2, impl="shifted")
 
 

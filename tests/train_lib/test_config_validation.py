@@ -57,9 +57,12 @@ def compile_events():
     ({"model_kwargs": {"bn_epsilon": -1.0}}, "model_kwargs.bn_epsilon=-1.0; valid: (0, ∞)"),
     ({"batch_size": 128, "eval_batch_size": 128}, "batch_size=128; valid: at most the 64 examples of fake's train"),
     ({"lr_boundaries_epochs": ("abc",)}, "lr_boundaries_epochs=('abc',); valid: increasing epochs > 0"),
+    ({"ops_autotune_budget_s": -1.0}, "ops_autotune_budget_s=-1.0; valid: >= 0 seconds (finite)"),
+    ({"ops_autotune_budget_s": float("nan")}, "ops_autotune_budget_s=nan; valid: >= 0 seconds (finite)"),
     # Traced where the run is built (train_lib.train.check_image_size), still before any data work:
     ({"model": "squeezenet1_1", "data.image_size": 16},
-     "data.image_size=16 is too small for squeezenet1_1 (ZeroDivisionError: integer modulo by zero); valid: ≥ 17"),
+     ("data.image_size=16 is too small for squeezenet1_1 (ValueError: max_pool_ceil: input size 1 is too small "
+      "for window 3, stride 2, padding 0: ceil mode gives no output); valid: ≥ 17")),
     ({"model": "sqnxt23_100", "data.image_size": 2}, "data.image_size=2 is too small for sqnxt23_100"),
     ({"model": "xception", "data.image_size": 4}, "data.image_size=4 is too small for xception"),
 ])
@@ -88,6 +91,32 @@ def test_unusable_workdir_fails_before_compiling(tmp_path, compile_events, subpa
     with pytest.raises(ConfigError, match=message):
         train_and_evaluate(train_fakes.tiny_config(), str(workdir), data_source=train_fakes.FakeDataSource())
     assert compile_events == []
+
+
+def test_bad_ops_autotune_fields_fail_before_compiling(tmp_path, compile_events):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    config = train_fakes.tiny_config(ops_autotune=True, ops_autotune_cache_dir=str(a_file))
+    with pytest.raises(ConfigError, match=rf"^ops_autotune_cache_dir='{a_file}' is a file; valid: unset \(the "
+                                          r"default directory\), '' \(winners not kept\) or a directory path$"):
+        train_and_evaluate(config, str(tmp_path / "work"), data_source=train_fakes.FakeDataSource())
+    config = train_fakes.tiny_config()
+    with config.unlocked():  # a config built in Python, past ConfigDict's type check
+        del config["ops_autotune"]
+        config.ops_autotune = "yes"
+    with pytest.raises(ConfigError, match=r"^ops_autotune='yes'; valid: True or False$"):
+        train_and_evaluate(config, str(tmp_path / "work"), data_source=train_fakes.FakeDataSource())
+    assert compile_events == []
+
+
+@pytest.mark.parametrize("budget_s, cache_dir", [(0.0, None), (120.0, ""), (1e9, "new/dir"), (5.0, "~/x")])
+def test_good_ops_autotune_fields_validate(tmp_path, budget_s, cache_dir):
+    cache_dir = str(tmp_path / cache_dir) if cache_dir and not cache_dir.startswith("~") else cache_dir
+    config = train_fakes.tiny_config(ops_autotune=True, ops_autotune_budget_s=budget_s,
+                                     ops_autotune_cache_dir=cache_dir)
+    validate_config(config, data_source=train_fakes.FakeDataSource(), device_count=8, process_count=1)
+    if cache_dir and not cache_dir.startswith("~"):
+        assert not (tmp_path / "new").exists()  # validation creates nothing
 
 
 def test_batch_not_divisible_by_process_count(tmp_path, monkeypatch):

@@ -53,6 +53,23 @@ def test_two_steps_with_every_option(tmp_path):
     assert not np.array_equal(ema["classifier"]["kernel"], params["classifier"]["kernel"])
 
 
+def test_ops_autotune_measures_once_then_reuses_the_cache(tmp_path, caplog):
+    """config.ops_autotune: the tiny model's op calls are timed at the per-device batch before the first step,
+    and a second run (another workdir, the same cache) measures nothing."""
+    config = train_fakes.tiny_config(num_train_steps=2, warmup_epochs=0.25, ops_autotune=True,
+                                     ops_autotune_cache_dir=str(tmp_path / "tune"))
+    for run in ("first", "second"):
+        caplog.clear()
+        with caplog.at_level("INFO"):
+            results = train_and_evaluate(config, str(tmp_path / run), data_source=train_fakes.FakeDataSource())
+        assert results["final"]["step"] == 2
+        [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Autotune:")]
+        assert ("Autotune: 0 op calls measured" in line) == (run == "second"), line
+        assert "0 left to the static table" in line and str(tmp_path / "tune") in line
+    saved = json.loads(next((tmp_path / "tune").glob("*.json")).read_text())["calls"]
+    assert saved and all(key.split("|")[2].startswith("2x") for key in saved)  # batch 16 over 8 devices
+
+
 def test_eight_devices_match_one_device_with_global_bn(tmp_path, trained):
     assert len(jax.devices()) == 8
     train_and_evaluate(train_fakes.tiny_config(), str(tmp_path), data_source=train_fakes.FakeDataSource(),

@@ -133,7 +133,7 @@ def tiny_config(**overrides) -> ml_collections.ConfigDict:
         lr_boundary_factor=0.1, lr_power=1.0, lr_end=0.0, weight_decay=1e-4, weight_decay_params="kernels",
         label_smoothing=0.1, ema_decay=0.0, ema_warmup=True, log_every_steps=2, eval_every_epochs=1.0,
         checkpoint_every_steps=4, keep_checkpoints=3, keep_best_checkpoint=True, divergence_factor=10.0,
-        allow_config_change=False,
+        allow_config_change=False, ops_autotune=False, ops_autotune_budget_s=60.0, ops_autotune_cache_dir="",
     ))
     if overrides:
         config.update_from_flattened_dict(overrides)
