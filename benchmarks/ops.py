@@ -156,14 +156,22 @@ def time_case(case: Case, impl: str, batch: int, repeats: int) -> dict:
 
 
 def fastest_per_case(rows: list[dict]) -> dict[tuple[str, str], str]:
-    """(op, case) -> the impl with the least forward+backward time summed over the case's shapes (rows that
-    failed are left out)."""
+    """(op, case) -> the impl with the least forward+backward time summed over the case's shapes, among the
+    impls measured on every one of them (an impl that applies to fewer shapes is not compared on a smaller
+    sum; rows that failed are left out)."""
     totals: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    shapes: dict[tuple[str, str], dict[str, set]] = defaultdict(lambda: defaultdict(set))
     for row in rows:
         if row.get("fwd_bwd_ms") is None:
             continue
         totals[row["op"], row["case"]][row["impl"]] += row["fwd_bwd_ms"]
-    return {key: min(t, key=t.get) for key, t in totals.items()}
+        shapes[row["op"], row["case"]][row["impl"]].add(row["label"])
+    fastest = {}
+    for key, by_impl in totals.items():
+        every = set().union(*shapes[key].values())
+        complete = {impl: t for impl, t in by_impl.items() if shapes[key][impl] == every}
+        fastest[key] = min(complete, key=complete.get)
+    return fastest
 
 
 def main() -> None:
