@@ -1,7 +1,8 @@
 """Autotuning a model's structured ops before its train step is traced (``config.ops_autotune``).
 
 ``lightnets.ops.autotune`` does the measuring; this module gives it a model's train-mode forward pass at
-the per-device batch shape, which is what each device's share of the jitted train step computes.
+the batch shape the train step traces (keys of the tuned choices include it). The eval step (train=False,
+eval batch) traces other calls and keeps the static table.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ def autotune_model(
     time_budget_s: float,
 ) -> ops.AutotuneResult:
     """Tunes every structured-op call of ``model``'s train-mode forward on ``image_shape`` ([N, H, W, C]
-    float32 images, N the per-device batch) and makes ``impl='auto'`` use the winners (see
+    float32 images, N the batch the train step traces the model at) and makes ``impl='auto'`` use the winners (see
     ``lightnets.ops.autotune`` for ``cache_dir`` and ``time_budget_s``). Nothing is run but the ops' timings.
     """
     images = jax.ShapeDtypeStruct(image_shape, jnp.float32)

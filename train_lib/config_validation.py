@@ -17,7 +17,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 import ml_collections
 
-from lightnets import create_model
+from lightnets import create_model, ops
 from train_lib import losses, optimizers, schedules, steps
 from train_lib.errors import ConfigError  # defined there, re-exported here
 
@@ -184,6 +184,11 @@ def _check_autotune(config: ml_collections.ConfigDict) -> None:
         raise ConfigError(f"ops_autotune_cache_dir={cache_dir!r}; {valid}")
     if cache_dir and os.path.exists(os.path.expanduser(cache_dir)) and not os.path.isdir(os.path.expanduser(cache_dir)):
         raise ConfigError(f"ops_autotune_cache_dir={cache_dir!r} is a file; {valid}")
+    if config.ops_autotune:
+        try:
+            ops.tuning.check_cache_dir(cache_dir)
+        except ValueError as error:
+            raise ConfigError(f"ops_autotune_cache_dir={cache_dir!r}: {error}") from None
 
 
 def _check_warmup(config: ml_collections.ConfigDict, *, steps_per_epoch: int | None) -> None:

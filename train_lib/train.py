@@ -374,16 +374,20 @@ def _train_loop(run: _Run, checkpointer: checkpointing.Checkpointer, writer: rep
 
 
 def _autotune(run: _Run) -> None:
-    """``config.ops_autotune``: tunes the model's op implementations at the per-device batch before the steps
-    are traced (``train_lib.autotuning``)."""
+    """``config.ops_autotune``: tunes the model's op implementations at the batch the train step traces, before
+    the steps are traced (``train_lib.autotuning``); the eval step keeps the static table."""
     if jax.process_count() > 1:
         logging.warning("ops_autotune is off for this multi-process run: each host would measure its own winners, "
                         "and every process must compile the same program.")
         return
     config = run.config
     size = config.data.image_size
+    # The batch the train step traces the model at: the global batch under one jit (bn_mode 'global'), a
+    # device's share inside shard_map ('per_device'); the tuned choices are keyed by it.
+    batch = config.batch_size if config.bn_mode == "global" else config.batch_size // run.mesh.size
+    logging.info("Autotuning the model's op implementations (budget %g s)…", config.ops_autotune_budget_s)
     result = autotuning.autotune_model(
-        run.model, (config.batch_size // run.mesh.size, size, size, 3), cache_dir=config.ops_autotune_cache_dir,
+        run.model, (batch, size, size, 3), cache_dir=config.ops_autotune_cache_dir,
         time_budget_s=config.ops_autotune_budget_s)
     logging.info("Autotune: %s.", autotuning.describe(result))
 

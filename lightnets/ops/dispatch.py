@@ -201,11 +201,11 @@ def resolve_impl(
     if impl != "auto" and impl not in available:
         raise ValueError(f"{op}: unknown impl {impl!r}; valid: 'auto', " + ", ".join(map(repr, available)))
     canonical = available[0]
+    if impl != "auto" and impl not in applicable:
+        raise ValueError(f"{op}: impl {impl!r} does not apply to this call; applicable: {applicable}")
     if _FORCE_CANONICAL.get():
         return canonical
     if impl != "auto":
-        if impl not in applicable:
-            raise ValueError(f"{op}: impl {impl!r} does not apply to this call; applicable: {applicable}")
         return impl
     backend = current_backend()
     chosen = AUTO_CHOICES.get((op, case, backend), canonical)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import pathlib
 import re
@@ -107,13 +108,41 @@ def cache_file(cache_dir: str | os.PathLike) -> pathlib.Path:
 
 
 def _load(path: pathlib.Path) -> dict[str, dict]:
+    bad = f"autotune cache {path} is not a lightnets autotune file"
     try:
         saved = json.loads(path.read_text())
-        return {"calls": dict(saved["calls"]), "functions": dict(saved.get("functions", {}))}
+        calls, functions = dict(saved["calls"]), dict(saved.get("functions", {}))
+        for entry in calls.values():
+            if not all(isinstance(t, (int, float)) for t in dict(entry["seconds"]).values()):
+                raise TypeError("a timing is not a number")
+        for verdict in functions.values():
+            dict(verdict["winners"]), dict(verdict["kept"])
     except FileNotFoundError:
         return {"calls": {}, "functions": {}}
-    except (ValueError, KeyError, TypeError) as error:
-        raise ValueError(f"autotune cache {path} is not a lightnets autotune file ({error}); delete it") from None
+    except OSError as error:
+        raise ValueError(f"{bad} ({error.strerror}); valid: a JSON file written by autotune, or none") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"{bad} ({error}); delete it") from None
+    return {"calls": calls, "functions": functions}
+
+
+def check_cache_dir(cache_dir: str | os.PathLike | None) -> pathlib.Path | None:
+    """The cache directory ``autotune`` would use for ``cache_dir`` (None: ``default_cache_dir()``; '': none),
+    checked before any work: it, or its nearest existing parent, must be a writable directory.
+
+    Raises:
+      ValueError: one line naming the directory and what is valid.
+    """
+    directory = default_cache_dir() if cache_dir is None else cache_dir
+    if not directory:
+        return None
+    path = pathlib.Path(directory).expanduser()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        why = "is not a directory" if not existing.is_dir() else "is not writable"
+        raise ValueError(f"autotune cache directory {str(path)!r}: {str(existing)!r} {why}; valid: a writable "
+                         "directory (created if missing), or '' to keep results in this process only")
+    return path
 
 
 def _save(path: pathlib.Path, entries: dict[str, dict]) -> None:
@@ -123,6 +152,7 @@ def _save(path: pathlib.Path, entries: dict[str, dict]) -> None:
                        **entries}, indent=1, sort_keys=True)
     with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=path.name, suffix=".tmp", delete=False) as f:
         f.write(text)
+    os.chmod(f.name, 0o644)
     os.replace(f.name, path)
 
 
@@ -207,27 +237,30 @@ def _measure_impls(
 def _keep_in_context(
     time_fn: Callable[[dict[str, str]], float], winners: dict[str, str], calls: dict[str, dispatch.OpCall],
     deadline: float, function_seconds: dict[str, float],
-) -> dict[str, str]:
-    """Stage 2 (module docstring): the subset of ``winners`` that makes the function faster, by (op, case) group."""
+) -> tuple[dict[str, str], bool]:
+    """Stage 2 (module docstring): the subset of ``winners`` that makes the function faster, by (op, case)
+    group, and whether every candidate was timed before the deadline."""
     if time.monotonic() > deadline:
-        return {}
+        return {}, False
     function_seconds["static"] = best_seconds = time_fn({})
     if time.monotonic() > deadline:
-        return {}
+        return {}, False
     function_seconds["all winners"] = seconds = time_fn(winners)
     if seconds < (1 - MIN_GAIN) * best_seconds:
-        return dict(winners)
+        return dict(winners), True
     groups: dict[str, dict[str, str]] = {}
     for key, impl in winners.items():
         groups.setdefault(f"{calls[key].op}/{calls[key].case}", {})[key] = impl
     best: dict[str, str] = {}
     for name, group in sorted(groups.items()):
-        if len(groups) == 1 or time.monotonic() > deadline:
+        if len(groups) == 1:
             break
+        if time.monotonic() > deadline:
+            return best, False
         function_seconds[f"+{name}"] = seconds = time_fn({**best, **group})
         if seconds < (1 - MIN_GAIN) * best_seconds:
             best, best_seconds = {**best, **group}, seconds
-    return best
+    return best, True
 
 
 def autotune(
@@ -242,8 +275,8 @@ def autotune(
       fn: the function whose ops to tune (e.g. ``lambda v, x: model.apply(v, x, train=True, ...)``), not
         yet traced at these shapes; ``args`` may be arrays or ``jax.ShapeDtypeStruct``s; its outputs must be
         floating point (stage 2 differentiates it).
-      cache_dir: where results are kept across processes (``default_cache_dir()`` if None; '' keeps them in
-        this process only).
+      cache_dir: where results are kept across processes (``default_cache_dir()`` if None; '' keeps no
+        measurements: the choices still apply in this process, a later call measures again).
       time_budget_s: no measurement starts after this many seconds (one running measurement finishes);
         stage 1 stops at ``PER_CALL_SHARE`` of it.
       repeats: timed runs per measurement (the median is kept).
@@ -256,14 +289,18 @@ def autotune(
       functions that should use them after this call.
 
     Raises:
-      ValueError: ``time_budget_s`` < 0 or ``repeats`` < 1, or the cache file is not an autotune file.
+      ValueError: ``time_budget_s`` not finite seconds >= 0, ``repeats`` < 1, a cache directory that is not
+        a writable directory (``check_cache_dir``), or a cache file that is not an autotune file.
     """
-    if time_budget_s < 0 or repeats < 1:
-        raise ValueError(f"autotune: time_budget_s={time_budget_s} must be >= 0 and repeats={repeats} >= 1")
+    if isinstance(time_budget_s, bool) or not isinstance(time_budget_s, (int, float)) or not (
+            math.isfinite(time_budget_s) and time_budget_s >= 0):
+        raise ValueError(f"autotune: time_budget_s={time_budget_s!r}; valid: finite seconds >= 0")
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"autotune: repeats={repeats!r}; valid: an integer >= 1")
     start = time.monotonic()
+    directory = check_cache_dir(cache_dir)
     calls = record_calls(fn, *args)
-    directory = default_cache_dir() if cache_dir is None else cache_dir
-    path = cache_file(pathlib.Path(directory).expanduser()) if directory else None
+    path = cache_file(directory) if directory else None
     entries = _load(path) if path else {"calls": {}, "functions": {}}
     result = AutotuneResult({}, {key: static_choice(call) for key, call in calls.items()}, {}, {}, {}, [], [], 0.0, path)
     winners = {}
@@ -291,9 +328,9 @@ def autotune(
     elif measure_fn is None or not winners:
         kept = winners
     else:
-        kept = _keep_in_context(lambda choices: measure_fn(fn, args, choices, repeats=repeats), winners, calls,
-                                start + time_budget_s, result.function_seconds)
-        if not result.skipped:
+        kept, complete = _keep_in_context(lambda choices: measure_fn(fn, args, choices, repeats=repeats), winners,
+                                          calls, start + time_budget_s, result.function_seconds)
+        if complete and not result.skipped:
             entries["functions"][signature] = {"winners": winners, "kept": kept, "seconds": result.function_seconds}
             if path:
                 _save(path, entries)

@@ -84,6 +84,24 @@ def test_winners_that_slow_the_whole_function_are_not_kept():
     assert 4 in _conv_groups(net, X)  # the kept 'lax' grouped conv is traced
 
 
+def test_a_verdict_cut_short_by_the_budget_is_not_cached(tmp_path):
+    def measure(call, impl, *, repeats, batch=None):
+        return 0.001 if impl == "lax" else 1.0
+
+    ops.autotune(net, X, cache_dir=tmp_path, measure=measure, measure_fn=None)  # per-call timings cached
+    calls = []
+    ops.autotune(net, X, cache_dir=tmp_path, time_budget_s=0, measure=measure,
+                 measure_fn=lambda *a, **k: calls.append(1) or 1.0)
+    assert calls == [] and not json.loads(tuning.cache_file(tmp_path).read_text())["functions"]
+    kept = ops.autotune(net, X, cache_dir=tmp_path, measure=measure, measure_fn=lambda *a, **k: calls.append(1) or 1.0)
+    assert calls and not kept.choices  # timed this time: equal times keep the static table
+
+
+def test_canonical_only_still_rejects_an_impl_that_does_not_apply():
+    with ops.canonical_only(), pytest.raises(ValueError, match="impl 'depthwise_sum' does not apply"):
+        ops.grouped_conv(X, normal(1, 3, 3, 1, 8), groups=8, impl="depthwise_sum")
+
+
 def test_slow_forms_are_probed_at_batch_1_not_timed_at_full_batch():
     seen = []
 
@@ -113,8 +131,15 @@ def test_time_budget_bounds_the_measuring():
 
 
 def test_bad_arguments_and_cache_files_get_clear_errors(tmp_path):
-    with pytest.raises(ValueError, match="time_budget_s=-1 must be >= 0"):
-        ops.autotune(net, X, cache_dir="", time_budget_s=-1)
+    for budget in (-1, float("nan"), "5"):
+        with pytest.raises(ValueError, match="time_budget_s=.*; valid: finite seconds >= 0"):
+            ops.autotune(net, X, cache_dir="", time_budget_s=budget)
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(ValueError, match="a_file' is not a directory; valid: a writable directory"):
+        ops.autotune(net, X, cache_dir=tmp_path / "a_file" / "sub")
+    tuning.cache_file(tmp_path).write_text('{"calls": {"k": {"seconds": null}}}')
+    with pytest.raises(ValueError, match="is not a lightnets autotune file"):
+        ops.autotune(net, X, cache_dir=tmp_path)
     tuning.cache_file(tmp_path).write_text("not json")
     with pytest.raises(ValueError, match="is not a lightnets autotune file"):
         ops.autotune(net, X, cache_dir=tmp_path)

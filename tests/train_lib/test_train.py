@@ -67,7 +67,7 @@ def test_ops_autotune_measures_once_then_reuses_the_cache(tmp_path, caplog):
         assert ("Autotune: 0 op calls measured" in line) == (run == "second"), line
         assert "0 left to the static table" in line and str(tmp_path / "tune") in line
     saved = json.loads(next((tmp_path / "tune").glob("*.json")).read_text())["calls"]
-    assert saved and all(key.split("|")[2].startswith("2x") for key in saved)  # batch 16 over 8 devices
+    assert saved and all(key.split("|")[2].startswith("16x") for key in saved)  # bn_mode global: the global batch
 
 
 def test_eight_devices_match_one_device_with_global_bn(tmp_path, trained):
