@@ -288,14 +288,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="tf.data threads that re-encode (default: the host's cores)")
     args = parser.parse_args(argv)
-    verbosity, tf_level = absl_logging.get_verbosity(), tf.get_logger().level
-    absl_logging.set_verbosity(absl_logging.ERROR)  # tfds's notes on custom configs and fresh directories
-    tf.get_logger().setLevel("ERROR")  # deprecation notes from tfds's reader
+    # Quiet tfds's notes on custom configs and fresh directories (absl) and its reader's deprecation notes (TF);
+    # the loggers' own levels are restored after, NOTSET included, so an in-process caller's logging is as it was.
+    loggers = (absl_logging.get_absl_logger(), tf.get_logger())
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel("ERROR")
     try:
         return _run(args, prog=parser.prog)
     finally:
-        absl_logging.set_verbosity(verbosity)
-        tf.get_logger().setLevel(tf_level)
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def _run(args: argparse.Namespace, *, prog: str) -> int:

@@ -2,6 +2,7 @@
 whose JPEGs have assorted sizes, a greyscale one, a PNG and two undecodable ones."""
 
 import io
+import logging
 import os
 import re
 import shlex
@@ -138,7 +139,9 @@ def test_command_reports_each_bad_image_and_is_idempotent(prepared, capsys):
     data, _, _ = prepared
     size = SIZE + 8
     args = ["tiny_imagenet", f"--size={size}", f"--data-dir={data.data_dir}", f"--manual-dir={data.manual_dir}"]
+    levels = [logging.getLogger(name).level for name in ("absl", "tensorflow")]
     assert prepare.main(args) == 0
+    assert [logging.getLogger(name).level for name in ("absl", "tensorflow")] == levels  # NOTSET stays NOTSET
     out, err = capsys.readouterr()
     lines = re.findall(r"input_pipeline\.prepare: [^\r\n]*", err)  # between tfds's progress bars
     assert len(lines) == 3, err

@@ -60,7 +60,7 @@ def test_ops_autotune_measures_once_then_reuses_the_cache(tmp_path, caplog):
                                      ops_autotune_cache_dir=str(tmp_path / "tune"))
     for run in ("first", "second"):
         caplog.clear()
-        with caplog.at_level("INFO"):
+        with caplog.at_level("INFO", logger="absl"):
             results = train_and_evaluate(config, str(tmp_path / run), data_source=train_fakes.FakeDataSource())
         assert results["final"]["step"] == 2
         [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Autotune:")]
