@@ -172,7 +172,8 @@ def _check_numbers(config: ml_collections.ConfigDict) -> None:
 
 def _check_autotune(config: ml_collections.ConfigDict) -> None:
     """``ops_autotune`` (a bool), ``ops_autotune_budget_s`` (finite seconds ≥ 0) and ``ops_autotune_cache_dir``
-    (unset, '' or a directory path; only whether the path is an existing file is checked: nothing is created)."""
+    (unset, '' or a directory path: never an existing file; with ``ops_autotune`` on, also a directory that
+    ``ops.tuning.check_cache_dir`` accepts: it or its nearest existing parent writable; nothing is created)."""
     if not isinstance(config.ops_autotune, bool):
         raise ConfigError(f"ops_autotune={config.ops_autotune!r}; valid: True or False")
     budget = config.ops_autotune_budget_s
