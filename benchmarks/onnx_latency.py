@@ -11,7 +11,7 @@ random-init variables ``python -m lightnets.export`` exports by default:
 Each time is the median of ``--repeats`` calls after one warm-up call (which compiles the JAX forward),
 fewer once ``--budget-s`` is spent (benchmarks.common.median_seconds). Needs requirements-export.txt.
 
-  .venv/bin/python -m benchmarks.onnx_latency                                   # ~3 min on 2 idle cores
+  .venv/bin/python -m benchmarks.onnx_latency                                   # ~2 min on 2 idle cores
   .venv/bin/python -m benchmarks.onnx_latency --models squeezenet1_1 --repeats 3 --output /tmp/onnx.json
 """
 

@@ -3,14 +3,14 @@
 [--weights FILE.msgpack] [--opset V]``.
 
 The exporter is jax2onnx with onnx and onnxruntime (``requirements-export.txt``; imported only here, only
-when exporting). Every structured op is traced in its canonical implementation (``ops.canonical_only``:
-plain lax, so grouped and depthwise convolutions become ONNX ``Conv`` with ``group`` and pools ``MaxPool``,
-for the runtime's own kernels), and the graph is converted from that jaxpr, never by re-tracing Flax code
-under jax2onnx: its shims for ``flax.linen`` functions (e.g. ``max_pool``) take only string padding, and our
-ops pass explicit pads. One lowering of jax2onnx 0.17 is rewritten (``_nchw_max_pools``): a max pool of an
-NHWC tensor becomes a 4-D ``MaxPool`` over (N, H, W, C), which onnxruntime refuses ("Unsupported pooling
-size"); the shifted-slices form of the op would run, but ~8× slower than a 2-D ``MaxPool`` (SqueezeNet 1.1
-at 224 px: 34 ms against 4 ms per image on 2 cores).
+when exporting). Every structured op is traced in its canonical implementation (plain lax: grouped and
+depthwise convolutions become ONNX ``Conv`` with ``group``, pools ``MaxPool``, for the runtime's own
+kernels) except those in ``EXPORT_IMPLS``, and the graph is converted from that jaxpr, never by re-tracing
+Flax code under jax2onnx: its shims for ``flax.linen`` functions (e.g. ``max_pool``) take only string
+padding, and our ops pass explicit pads. One lowering of jax2onnx 0.17 is rewritten (``_nchw_max_pools``): a
+max pool of an NHWC tensor becomes a 4-D ``MaxPool`` over (N, H, W, C), which onnxruntime refuses
+("Unsupported pooling size"); the op's shifted-slices form would run, but ~8× slower than a 2-D ``MaxPool``
+(SqueezeNet 1.1 at 224 px: 34 ms against 4 ms per image on 2 cores).
 
 ``--weights`` reads a file written by ``flax.serialization.msgpack_serialize({"variables": variables, ...})``;
 without it the model's ``init`` at ``jax.random.key(0)`` is exported.
@@ -39,6 +39,10 @@ from lightnets.registry import create_model
 DEFAULT_OPSET = 23  # jax2onnx 0.17's default; onnxruntime 1.32 runs it
 MIN_OPSET = 13  # jax2onnx writes opset-13 forms (axes of Split, Unsqueeze, ReduceSum as inputs)
 INPUT_NAME, OUTPUT_NAME = "images", "logits"
+# Ops exported in another implementation than their canonical one. channel_shuffle: one Gather, where the
+# canonical reshape-transpose-reshape is a 5-D Transpose that onnxruntime runs slowly (batch 1 at 224 px on 2
+# cores: ShuffleNet V2 1.0× 7.8 → 4.8 ms, SeesawNet shuffle d100 47 → 24 ms).
+EXPORT_IMPLS = {"channel_shuffle": "gather"}
 
 
 def export_onnx(
@@ -69,7 +73,10 @@ def export_onnx(
         raise ValueError(f"opset {opset} is not in [{MIN_OPSET}, {onnx.defs.onnx_opset_version()}]")
     spec = jax.ShapeDtypeStruct(shape, jnp.float32)
     try:
-        with ops.canonical_only():
+        with ops.recording() as calls:
+            jax.eval_shape(lambda x: model.apply(variables, x, train=False), spec)
+        with ops.tuned_choices({key: EXPORT_IMPLS.get(call.op, call.applicable[0]) for key, call in calls.items()}):
+            # A new function object: JAX caches traces by function, and this trace must see these choices.
             closed = jax.make_jaxpr(lambda x: model.apply(variables, x, train=False))(spec)
     except ValueError as error:
         raise ValueError(f"{type(model).__name__} cannot run on input {list(shape)}: {error}") from error
