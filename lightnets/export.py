@@ -9,8 +9,8 @@ kernels) except those in ``EXPORT_IMPLS``, and the graph is converted from that 
 Flax code under jax2onnx: its shims for ``flax.linen`` functions (e.g. ``max_pool``) take only string
 padding, and our ops pass explicit pads. One lowering of jax2onnx 0.17 is rewritten (``_nchw_max_pools``): a
 max pool of an NHWC tensor becomes a 4-D ``MaxPool`` over (N, H, W, C), which onnxruntime refuses
-("Unsupported pooling size"); the op's shifted-slices form would run, but ~8× slower than a 2-D ``MaxPool``
-(SqueezeNet 1.1 at 224 px: 34 ms against 4 ms per image on 2 cores).
+("Unsupported pooling size"); the op's shifted-slices form runs, but makes SqueezeNet 1.1 ~8× slower than
+2-D ``MaxPool`` nodes do (batch 1 at 224 px on 2 cores: 34 ms against 4 ms).
 
 ``--weights`` reads a file written by ``flax.serialization.msgpack_serialize({"variables": variables, ...})``;
 without it the model's ``init`` at ``jax.random.key(0)`` is exported.
