@@ -27,7 +27,8 @@ class PretrainedError(ValueError):
 def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """The tensors of a state_dict file as numpy arrays, in the file's order.
 
-    Floating tensors come back as float32 (bfloat16/float16 files included), integer ones unchanged. A
+    Floating tensors come back as float32 (bfloat16/float16 files included), integer ones as integers (int64
+    as int32 from ``.safetensors``, read through JAX, which keeps 32-bit integers). A
     ``.pth`` checkpoint that nests its state_dict under 'state_dict', 'model' or 'model_state_dict' is
     unwrapped.
 
