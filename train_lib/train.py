@@ -111,6 +111,8 @@ def evaluate(
     ``config.json``, or the weights file cannot be read or does not fit the model exactly; CheckpointReadError
     when the checkpoint cannot be read or is corrupt.
     """
+    if weights_path is not None:  # before the data checks: a mistyped path is the likelier mistake
+        weights.check_weights_file(weights_path, field="--weights", model=config.model)
     mesh = partitioning.create_mesh(devices)
     validated = config_validation.validate_config(
         config, data_source=data_source, device_count=mesh.size, process_count=jax.process_count())
@@ -144,8 +146,8 @@ def save_weights(
 
 def _weights_file_variables(config: ml_collections.ConfigDict, model: nn.Module, path: str, *, mesh
                             ) -> dict[str, Any]:
-    """The variables of weights file ``path``, which must fit ``model`` exactly, replicated on ``mesh``."""
-    weights.check_weights_file(path, field="--weights", model=config.model)
+    """The variables of weights file ``path`` (checked by ``weights.check_weights_file``), which must fit ``model``
+    exactly, replicated on ``mesh``."""
     abstract = jax.eval_shape(lambda key: initial_variables(model, rng=key, image_size=config.data.image_size),
                               jax.random.key(0))
     loaded = weights.read_weights(path, field="--weights", config=config, model=model)
