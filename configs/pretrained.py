@@ -6,7 +6,7 @@
     mobilenet_v3_small_100, shufflenet_v2_x0_5, shufflenet_v2_x1_0, shufflenet_v2_x1_5, shufflenet_v2_x2_0,
     squeezenet1_0, squeezenet1_1 (torchvision); mobilenet_v1_100, xception (timm)
 
-``--weights`` takes the converted file (``python -m lightnets.pretrained.convert``) or the state_dict itself;
+``--weights`` takes the file written by lightnets.pretrained.convert, or the state_dict itself;
 the eval prints our ImageNet-1k validation top-1/top-5 beside the published figure (docs/models.md,
 "Pretrained weights"). The data config follows the source's evaluation: centre square of ``crop_fraction`` ×
 the shorter side (torchvision's 224 of 256, timm's crop_pct), resized to ``image_size`` with its interpolation
