@@ -252,7 +252,7 @@ def feature_info(model: nn.Module, image_size: int | Sequence[int], *, in_channe
     Returns:
       One ``FeatureInfo`` per distinct reduction, in order of increasing reduction: of the 4-D arrays
       passed between the model's top-level child modules (before its ``classifier``), the last one at each
-      reduction (module docstring). For ``mobilenet_v2_100`` at 224: stem (2, 32 ch), stage2 (4, 24),
+      reduction (module docstring). For ``mobilenet_v2_100`` at 224: stage1 (2, 16 ch), stage2 (4, 24),
       stage3 (8, 32), stage5 (16, 96), head (32, 1280).
 
     Raises:
