@@ -26,7 +26,6 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
-import onnxruntime as ort
 
 from benchmarks import common
 from lightnets.export import export_onnx
@@ -39,6 +38,8 @@ MODELS = ("mobilenet_v2_100", "mobilenet_v3_small_100", "shufflenet_v2_x1_0", "s
 
 def measure(name: str, *, image_size: int | None, repeats: int, budget_s: float, directory: pathlib.Path) -> dict:
     """One row: ``name``'s export time and the median batch-1 latency (s) of onnxruntime and of JAX."""
+    import onnxruntime as ort
+
     model = create_model(name)
     size = image_size or type(model).default_input_size
     x = jax.random.normal(jax.random.key(1), (1, size, size, 3), jnp.float32)
@@ -59,7 +60,7 @@ def measure(name: str, *, image_size: int | None, repeats: int, budget_s: float,
 
 
 def table(rows: list[dict]) -> str:
-    """The rows as a markdown table (milliseconds; speed-up = JAX time / onnxruntime time)."""
+    """The rows as a markdown table (milliseconds; speed-up = JAX time / onnxruntime time; docs/BENCHMARKS.md)."""
     return common.markdown_table(
         ["model", "input", "onnxruntime ms", "JAX jit ms", "onnxruntime speed-up", "export s"],
         [[row["model"], f"{row['image_size']}×{row['image_size']}",
@@ -87,6 +88,8 @@ def main() -> None:
     if args.repeats < 1:
         parser.error(f"--repeats must be positive, got {args.repeats}")
     common.enable_compilation_cache(parser, args.compilation_cache_dir)
+
+    import onnxruntime as ort  # here, not at the top: tools.gen_benchmark_docs imports ``table`` without it
 
     metadata = common.run_metadata(onnxruntime=ort.__version__, onnxruntime_providers=["CPUExecutionProvider"])
     print(f"{metadata['backend']} {metadata['device']} ({metadata['machine']}), jax {metadata['jax']}, "
