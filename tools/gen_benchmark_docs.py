@@ -207,7 +207,7 @@ def onnx_section(data: dict) -> str:
     return "\n".join([
         f"### {data['backend'].upper()}, batch 1\n",
         _run_line({**data, "jax": f"{data['jax']}, onnxruntime {data['onnxruntime']}"}),
-        ("Each model exported by `python -m lightnets.export` (random-init variables, canonical ops) and run by "
+        ("Each model exported by `lightnets.export.export_onnx` (random-init variables, canonical ops) and run by "
          "onnxruntime's CPUExecutionProvider with default session options, beside `jax.jit` of the same "
          "eval-mode forward; median of repeats after one warm-up call.\n"),
         onnx_table(data["rows"])]) + "\n"
