@@ -1,6 +1,8 @@
 """Trains and evaluates a lightnets model: ``.venv/bin/python main.py --config=configs/digits.py --workdir=/tmp/digits``.
 
-Flags only; the work is ``train_lib.train_and_evaluate`` (``--mode=eval``: ``train_lib.evaluate``). Config
+Flags only; the work is ``train_lib.train_and_evaluate`` (``--mode=eval``: ``train_lib.evaluate``, of a workdir's
+checkpoint or, with ``--weights=FILE``, of a weights file, printed beside the published figure;
+``--mode=save_weights``: ``train_lib.save_weights``). Config
 args and overrides: ``--config=configs/imagenet_clcnet.py:B --config.batch_size=256``. Multi-host (TPU pods,
 multi-node GPU): every host runs the same command; ``jax.distributed.initialize()`` discovers the cluster.
 Exit status: 0 done (or stopped by SIGTERM after saving), 1 training or I/O failure, 2 bad flags or config.
@@ -67,8 +69,14 @@ def main(argv):
             train_lib.check_config(FLAGS.config, FLAGS.workdir, data_source=input_pipeline)
         elif FLAGS.mode == "eval":
             eval_metrics = train_lib.evaluate(FLAGS.config, FLAGS.workdir, data_source=input_pipeline,
-                                              checkpoint=FLAGS.checkpoint)
+                                              checkpoint=FLAGS.checkpoint, weights_path=FLAGS.weights)
             logging.info("eval  %s", train_lib.format_eval(eval_metrics))
+            if FLAGS.weights is not None:
+                logging.info("%s", train_lib.published_figure(FLAGS.config))
+        elif FLAGS.mode == "save_weights":
+            step = train_lib.save_weights(FLAGS.config, FLAGS.workdir, FLAGS.weights, data_source=input_pipeline,
+                                          checkpoint=FLAGS.checkpoint)
+            logging.info("Wrote the weights of checkpoint %d to %s.", step, FLAGS.weights)
         else:
             train_lib.train_and_evaluate(FLAGS.config, FLAGS.workdir, data_source=input_pipeline)
     except (train_lib.ConfigError, train_lib.DivergenceError, checkpointing.CheckpointReadError,

@@ -69,6 +69,15 @@ def get_config(dataset: str = "digits", model: str = "mobilenet_v2_100", **model
     config.ema_decay = 0.0
     config.ema_warmup = True
 
+    # Start from weights (docs/models.md, "Pretrained weights"): a fresh run (no checkpoint in the workdir) takes
+    # its params and BN statistics from init_from, a lightnets .msgpack weights file or a published PyTorch
+    # state_dict of this model (.safetensors, or .pth with PyTorch); None = random initialisation. The
+    # classifier starts fresh when it does not fit (another num_classes) or with init_from_new_classifier (a
+    # new task with as many classes). The optimizer state, step and schedule start fresh. Both act at step 0
+    # only, so they may change between restarts.
+    config.init_from = config_dict.placeholder(str)
+    config.init_from_new_classifier = False
+
     # Reporting and checkpoints.
     config.log_every_steps = 100
     config.eval_every_epochs = 1.0

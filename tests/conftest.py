@@ -2,8 +2,12 @@
 draws the same examples on every run (a failure reproduces; CI is not a lottery)."""
 
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The CPU suite never needs triton, and importing torchvision or timm (torch._dynamo imports triton) after
+# TensorFlow is loaded crashes in triton's native module; marking it absent makes torch take its no-triton path.
+sys.modules.setdefault("triton", None)
 
 import jax  # noqa: E402
 import pytest  # noqa: E402

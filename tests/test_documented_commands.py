@@ -4,7 +4,8 @@ written, so no documented command can rot.
 ``main.py`` commands run their flag parsing and ``--mode=check`` validation (config, data files, workdir)
 in-process; paths that stand for the user's storage (``--workdir``, ``--config.data.manual_dir``,
 ``--config.data.data_dir``, the tfds default directory) become temporary directories holding the manual
-files a dataset needs as empty stand-ins. ``predict.py`` commands run their flag parsing. ``python -m MODULE ARGS`` commands run the module until its
+files a dataset needs as empty stand-ins, and weights files (``--weights``, ``--config.init_from``) empty files
+of the same suffix (only their suffix and existence are checked before a run reads them). ``predict.py`` commands run their flag parsing. ``python -m MODULE ARGS`` commands run the module until its
 argparse has parsed ARGS; ``tensorboard`` commands need the pinned ``tensorboard`` in the venv.
 """
 
@@ -32,6 +33,7 @@ COMMAND = re.compile(r"(?:^|&&|;|\s)((?:\S*python3?|\S*/python) (?:main\.py|pred
                      r"|\S*tensorboard --logdir[^\n`\"]*)")
 NOT_OURS = ("-m venv", "-m pip", "-m pytest")  # install/test commands: exercised by .ci/run itself
 STORAGE_FLAGS = ("--workdir", "--config.data.manual_dir", "--config.data.data_dir")
+WEIGHTS_FLAGS = ("--weights", "--config.init_from")  # the user's weights files: an empty stand-in, same suffix
 OPTIONAL_MODULES = ("torch", "torchvision", "timm")  # requirements-bench.txt, not in the test venv
 
 
@@ -77,8 +79,18 @@ def storage(tmp_path, monkeypatch):
 
 
 def localized(argv: list[str], storage: dict[str, str]) -> list[str]:
-    return [f"{arg.split('=', 1)[0]}={storage[arg.split('=', 1)[0]]}" if arg.split("=", 1)[0] in STORAGE_FLAGS
-            else arg for arg in argv]
+    return [_localized(arg, storage) for arg in argv]
+
+
+def _localized(arg: str, storage: dict[str, str]) -> str:
+    name, _, value = arg.partition("=")
+    if name in STORAGE_FLAGS:
+        return f"{name}={storage[name]}"
+    if name in WEIGHTS_FLAGS:
+        stand_in = Path(storage["--workdir"]).parent / f"weights{Path(value).suffix}"
+        stand_in.touch()
+        return f"{name}={stand_in}"
+    return arg
 
 
 class _Parsed(Exception):
@@ -98,7 +110,7 @@ def test_documented_command_parses_and_validates(where, command, storage, monkey
         flag_values = flags.FlagValues()
         command_line.define_flags(flag_values, argv)
         config = command_line.parse(argv, flag_values)
-        check_config(config, flag_values.workdir, data_source=input_pipeline)
+        check_config(config, flag_values.workdir or storage["--workdir"], data_source=input_pipeline)
         return
     if words[1] == "predict.py":  # flags only: the workdir stands for a trained one
         flag_values = flags.FlagValues()

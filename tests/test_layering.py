@@ -26,9 +26,11 @@ ALLOWED = {
     "train_lib": ("lightnets", "train_lib"),
     "configs": ("lightnets", "input_pipeline", "configs"),
 }
-# Third-party frameworks each layer may use: TensorFlow only in the input pipeline, PyTorch only in benchmarks.
+# Third-party frameworks each layer may use: TensorFlow only in the input pipeline; PyTorch in benchmarks and,
+# imported inside the function that reads pickled state_dicts, in the pretrained-weights reader.
 FRAMEWORKS_ALLOWED = {
     "input_pipeline": ("tensorflow", "tensorflow_datasets"),
+    "lightnets.pretrained.state_dict": ("torch",),
 }
 
 

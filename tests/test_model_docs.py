@@ -34,7 +34,16 @@ def test_sampled_rows_match_the_generator(rows, name):
 def test_header_is_the_generators(rows):
     text = (ROOT / "docs" / "models.md").read_text()
     assert text.startswith(gen_model_docs.HEADER)
-    assert text == gen_model_docs.HEADER + "".join(row + "\n" for row in rows.values())
+    assert text == gen_model_docs.HEADER + "".join(row + "\n" for row in rows.values()) + gen_model_docs.weights_section()
+
+
+def test_weights_column_and_section_name_every_source(rows):
+    from lightnets.pretrained import SOURCES
+
+    for name, source in SOURCES.items():
+        assert rows[name].endswith(f"| {source.library} {source.top1:.2f} |")
+        assert f"\n| {name} | {source.library} `{source.peer}` |" in gen_model_docs.weights_section()
+    assert rows["clcnet_a"].endswith("| – |")
 
 
 def test_params_deviation_picks_the_closer_convention():

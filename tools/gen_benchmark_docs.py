@@ -1,7 +1,7 @@
 """Writes docs/BENCHMARKS.md from the JSON the benchmark scripts leave in benchmarks/results/.
 
 ``python -m tools.gen_benchmark_docs [--results benchmarks/results] [--output docs/BENCHMARKS.md]``.
-Renders every ``train_throughput_*.json``, ``guidelines_*.json`` and ``ops_*.json`` present, each with the
+Renders every ``train_throughput_*.json``, ``guidelines_*.json``, ``ops_*.json`` and ``onnx_latency_*.json`` present, each with the
 date, command, machine, versions and load average it was measured under; figures that no file holds are
 listed as unmeasured. The GPU section (``GPU``: how ``benchmarks/gpu.sh`` and ``benchmarks.autotune``
 measure the GPU figures) is static text written here, as are the introduction and the unmeasured list:
@@ -15,6 +15,7 @@ import json
 import pathlib
 
 from benchmarks.common import RESULTS_DIR, fmt, markdown_table
+from benchmarks.onnx_latency import table as onnx_table
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = ROOT / "docs" / "BENCHMARKS.md"
@@ -35,7 +36,8 @@ python3 -m venv .venv-bench
 
 Scripts: `benchmarks/train_throughput.py` (train step, inference, latency, compile time, memory; PyTorch
 peers), `benchmarks/guidelines.py` (ShuffleNet V2's guideline experiments G1–G4), `benchmarks/ops.py`
-(each structured op's implementations).
+(each structured op's implementations), `benchmarks/onnx_latency.py` (exported ONNX graphs in onnxruntime
+beside JAX; needs `requirements-export.txt`).
 
 Every script (and `main.py`) restarts itself once with glibc's `glibc.malloc.hugetlb=1` tunable where JAX
 runs on its CPU backend and the kernel offers transparent huge pages (`runtime/host_memory.py`; opt out
@@ -201,10 +203,21 @@ def ops_section(data: dict) -> str:
     ]) + "\n"
 
 
+def onnx_section(data: dict) -> str:
+    return "\n".join([
+        f"### {data['backend'].upper()}, batch 1\n",
+        _run_line({**data, "jax": f"{data['jax']}, onnxruntime {data['onnxruntime']}"}),
+        ("Each model exported by `lightnets.export.export_onnx` (random-init variables, canonical ops) and run by "
+         "onnxruntime's CPUExecutionProvider with default session options, beside `jax.jit` of the same "
+         "eval-mode forward; median of repeats after one warm-up call.\n"),
+        onnx_table(data["rows"])]) + "\n"
+
+
 SECTIONS = (
     ("train_throughput", "## Train and inference throughput", train_section),
     ("guidelines", "## ShuffleNet V2 guidelines G1–G4", guidelines_section),
     ("ops", "## Structured ops", ops_section),
+    ("onnx_latency", "## ONNX export", onnx_section),
 )
 
 

@@ -1,4 +1,5 @@
-"""Writes docs/models.md: every registered model's computed counts next to its published ones.
+"""Writes docs/models.md: every registered model's computed counts next to its published ones, and the
+published PyTorch weights lightnets imports (``lightnets.pretrained.SOURCES``).
 
 ``python -m tools.gen_model_docs [--check] [--output docs/models.md]``. Counts come from
 ``lightnets.analysis.count_model`` at each model's default input size with 1000 classes
@@ -16,6 +17,7 @@ import sys
 from collections.abc import Iterable
 
 from lightnets.analysis.counting import ModelCounts, count_model
+from lightnets.pretrained.sources import SOURCES, PretrainedSource
 from lightnets.registry import ReferenceCounts, aliases, create_model, list_models, reference_counts
 
 DEFAULT_OUTPUT = pathlib.Path(__file__).resolve().parent.parent / "docs" / "models.md"
@@ -27,9 +29,22 @@ HEADER = (
     "column: [references.md](references.md)). "
     "Δ is ours relative to the published number; for params it is taken against the closer of our two "
     "conventions, marked \"w/o BN\" when that is params without BN. Names in parentheses are the timm/torchvision "
-    "names `create_model` also accepts for the same architecture.\n\n"
+    "names `create_model` also accepts for the same architecture. The weights column names the published "
+    "PyTorch weights lightnets imports and their ImageNet-1k top-1 ([below](#pretrained-weights)).\n\n"
     "| model | input | params | params w/o BN | MAdds | published params | published MAdds | Δ params | Δ MAdds "
-    "| source |\n"
+    "| source | weights |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|\n"
+)
+WEIGHTS_HEADER = (
+    "\n## Pretrained weights\n\n"
+    "Published PyTorch weights that `lightnets.pretrained` imports (state_dicts from torchvision or timm; "
+    "lightnets downloads nothing). Each import is tested for output parity (max |Δ logits| ≤ 1e-4, float32) "
+    "against the random-initialised peer in `tests/pretrained/test_parity.py`. Top-1/top-5 are the peer's own "
+    "ImageNet-1k validation records (torchvision: the weights enum's metrics; timm: results-imagenet.csv), "
+    "measured with the preprocessing shown: resize the shorter side to input / crop, centre-crop, "
+    "normalise with mean/std. `configs/pretrained.py:NAME` evaluates with that preprocessing and those model "
+    "options ([pretrained.md](pretrained.md)).\n\n"
+    "| model | peer | weights | top-1 | top-5 | input | crop | interpolation | mean / std | model options |\n"
     "|---|---|---|---|---|---|---|---|---|---|\n"
 )
 
@@ -63,18 +78,39 @@ def model_row(name: str) -> str:
         _millions(counts.madds), _millions(reference.params), _millions(reference.madds),
         params_deviation(counts, reference.params), _deviation(counts.madds, reference.madds),
         reference.source.replace("|", "/") or "–",
+        f"{SOURCES[name].library} {SOURCES[name].top1:.2f}" if name in SOURCES else "–",
     ]
     return "| " + " | ".join(cells) + " |"
 
 
+def _normalisation(source: PretrainedSource) -> str:
+    evaluation = source.evaluation
+    return " / ".join("(" + ", ".join(f"{value:g}" for value in values) + ")"
+                      for values in (evaluation.mean, evaluation.std))
+
+
+def weights_row(source: PretrainedSource) -> str:
+    """The pretrained-weights table row of one source."""
+    evaluation = source.evaluation
+    options = ", ".join(f"{key}={value!r}" for key, value in source.model_options.items()) or "–"
+    cells = [source.model, f"{source.library} `{source.peer}`", source.weights, f"{source.top1:.3f}",
+             f"{source.top5:.3f}", str(evaluation.image_size), f"{evaluation.crop_fraction:.4g}",
+             evaluation.interpolation, _normalisation(source), options]
+    return "| " + " | ".join(cells) + " |"
+
+
+def weights_section() -> str:
+    return WEIGHTS_HEADER + "".join(weights_row(source) + "\n" for source in SOURCES.values())
+
+
 def render(names: Iterable[str]) -> str:
-    return HEADER + "".join(model_row(name) + "\n" for name in names)
+    return HEADER + "".join(model_row(name) + "\n" for name in names) + weights_section()
 
 
 def table_rows(text: str) -> dict[str, str]:
-    """Model name → row of a generated file."""
+    """Model name → row of the counts table of a generated file."""
     rows = {}
-    for line in text.splitlines():
+    for line in text.split(WEIGHTS_HEADER)[0].splitlines():
         if line.startswith("| `"):
             rows[line.split("`")[1]] = line
     return rows

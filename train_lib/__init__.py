@@ -12,8 +12,8 @@ import importlib
 from train_lib.errors import ConfigError
 from train_lib.metrics import DivergenceError
 
-_LOOP_FUNCTIONS = ("train_and_evaluate", "evaluate", "check_config")
-__all__ = ["ConfigError", "DivergenceError", "format_eval", *_LOOP_FUNCTIONS]
+_LOOP_FUNCTIONS = ("train_and_evaluate", "evaluate", "check_config", "save_weights")
+__all__ = ["ConfigError", "DivergenceError", "format_eval", "published_figure", *_LOOP_FUNCTIONS]
 
 
 def __getattr__(name: str):
@@ -21,4 +21,6 @@ def __getattr__(name: str):
         return getattr(importlib.import_module("train_lib.train"), name)
     if name == "format_eval":
         return importlib.import_module("train_lib.reporting").format_eval
+    if name == "published_figure":
+        return importlib.import_module("train_lib.weights").published_figure
     raise AttributeError(f"module 'train_lib' has no attribute {name!r}")

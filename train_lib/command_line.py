@@ -22,7 +22,7 @@ from ml_collections.config_flags.config_flags import ConfigFileFlagParser
 
 from lightnets.registry import option_hint
 
-MODES = ("train", "eval", "check")
+MODES = ("train", "eval", "check", "save_weights")
 _OVERRIDE = re.compile(r"^--?(?:no)?config\.([^=]+)")
 _REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -47,9 +47,15 @@ def define_flags(flag_values: flags.FlagValues, argv: Sequence[str] | None = Non
     flags.DEFINE_string("workdir", None, "Directory for checkpoints, TensorBoard logs, config.json and results.json.",
                         flag_values=flag_values)
     flags.DEFINE_enum("mode", "train", MODES, "train: train (resuming) and evaluate; eval: evaluate a checkpoint of "
-                      "--workdir exactly; check: validate the config and data files, then exit.",
+                      "--workdir exactly (or --weights); check: validate the config and data files, then exit; save_weights: "
+                      "write a checkpoint's weights to --weights=FILE.msgpack (for config.init_from elsewhere).",
                       flag_values=flag_values)
-    flags.DEFINE_string("checkpoint", "latest", "With --mode=eval: 'latest', 'best' or a saved step number.",
+    flags.DEFINE_string("checkpoint", "latest", "With --mode=eval or save_weights: 'latest', 'best' or a saved step "
+                        "number.",
+                        flag_values=flag_values)
+    flags.DEFINE_string("weights", None, "With --mode=eval: evaluate this weights file instead of a checkpoint "
+                        "(a lightnets .msgpack, or a published PyTorch state_dict of config.model: .safetensors, or "
+                        ".pth with PyTorch; docs/models.md, 'Pretrained weights'); --workdir is then not needed.",
                         flag_values=flag_values)
     flags.DEFINE_bool("multi_process", None,
                       "Call jax.distributed.initialize() (default: when the environment describes a cluster: "
@@ -78,7 +84,12 @@ def parse(argv: Sequence[str], flag_values: flags.FlagValues) -> ml_collections.
         raise UsageError(f"--config={config_arg}: {_one_line(error)}") from None
     if len(rest) > 1:
         raise UsageError(f"unexpected arguments: {' '.join(rest[1:])}")
-    if not flag_values.workdir:
+    if flag_values.weights is not None and flag_values.mode not in ("eval", "save_weights"):
+        raise UsageError(f"--weights={flag_values.weights} is used with --mode=eval or save_weights only (to start "
+                         f"training from weights: --config.init_from={flag_values.weights})")
+    if flag_values.mode == "save_weights" and flag_values.weights is None:
+        raise UsageError("--mode=save_weights needs --weights=FILE.msgpack, the file to write")
+    if not flag_values.workdir and not (flag_values.mode == "eval" and flag_values.weights is not None):
         raise UsageError("--workdir is required: a directory path (new or existing) or a gs:// URL")
     return flag_values.config
 

@@ -45,6 +45,7 @@ def validate_config(
     _check_choices(config)
     _check_numbers(config)
     _check_autotune(config)
+    _check_init_from(config)
     for field in ("batch_size", "eval_batch_size"):
         size = config[field]
         if size < 1 or size % device_count or size % process_count:
@@ -190,6 +191,17 @@ def _check_autotune(config: ml_collections.ConfigDict) -> None:
             ops.tuning.check_cache_dir(cache_dir)
         except ValueError as error:
             raise ConfigError(f"ops_autotune_cache_dir={cache_dir!r}: {error}") from None
+
+
+def _check_init_from(config: ml_collections.ConfigDict) -> None:
+    """``init_from``: unset, or an existing weights file that can hold ``config.model``'s weights (its suffix;
+    a state_dict only for a model with published weights; the file is read when the run starts)."""
+    from train_lib import weights  # it imports this module
+
+    if not isinstance(config.init_from_new_classifier, bool):
+        raise ConfigError(f"init_from_new_classifier={config.init_from_new_classifier!r}; valid: True or False")
+    if config.init_from:  # None or '': random initialisation
+        weights.check_weights_file(config.init_from, field="init_from", model=config.model)
 
 
 def _check_warmup(config: ml_collections.ConfigDict, *, steps_per_epoch: int | None) -> None:

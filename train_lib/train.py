@@ -18,10 +18,11 @@ from absl import logging
 from clu import parameter_overview
 from etils import epath
 
+from lightnets import pretrained
 from lightnets.analysis import count_model
 from train_lib import (
     autotuning, checkpointing, config_validation, device_preprocessing, metrics, optimizers, partitioning, reporting,
-    schedules, steps, workdir,
+    schedules, steps, weights, workdir,
 )
 from train_lib.config_validation import ConfigError
 from train_lib.preemption import PreemptionGuard
@@ -97,31 +98,82 @@ def check_config(
 
 
 def evaluate(
-    config: ml_collections.ConfigDict, workdir_path: str, *, data_source: Any, checkpoint: str = "latest",
-    devices: list[jax.Device] | None = None,
+    config: ml_collections.ConfigDict, workdir_path: str | None, *, data_source: Any, checkpoint: str = "latest",
+    weights_path: str | None = None, devices: list[jax.Device] | None = None,
 ) -> dict[str, Any]:
     """Exact eval (every example once) of checkpoint ``checkpoint`` ('latest', 'best' or a step number)
-    of ``workdir_path``; returns the metrics. Reads the checkpoint's variables only (its moving average when
+    of ``workdir_path``, or of the weights file ``weights_path`` (``train_lib.weights``: a lightnets
+    ``.msgpack`` or a published state_dict of ``config.model``; the workdir is then unused); returns the
+    metrics (``step`` 0 for a weights file). Reads the checkpoint's variables only (its moving average when
     it keeps one), so training-only fields may differ from the run's; creates and moves nothing.
 
     Raises ConfigError when there is no such checkpoint or the model differs from the one in the workdir's
-    ``config.json``; CheckpointReadError when the checkpoint cannot be read or is corrupt.
+    ``config.json``, or the weights file cannot be read or does not fit the model exactly; CheckpointReadError
+    when the checkpoint cannot be read or is corrupt.
     """
-    workdir_path = workdir.resolve(workdir_path)
+    if weights_path is not None:  # before the data checks: a mistyped path is the likelier mistake
+        weights.check_weights_file(weights_path, field="--weights", model=config.model)
     mesh = partitioning.create_mesh(devices)
     validated = config_validation.validate_config(
         config, data_source=data_source, device_count=mesh.size, process_count=jax.process_count())
+    check_image_size(validated.model, config.model, config.data.image_size)
+    if weights_path is not None:
+        variables, step = _weights_file_variables(config, validated.model, weights_path, mesh=mesh), 0
+    else:
+        variables, step = _checkpoint_variables(config, validated.model, workdir_path, checkpoint, mesh=mesh)
+    return _evaluate_variables(config, validated.model, variables, mesh=mesh, data_source=data_source, step=step)
+
+
+def save_weights(
+    config: ml_collections.ConfigDict, workdir_path: str, weights_path: str, *, data_source: Any,
+    checkpoint: str = "latest",
+) -> int:
+    """Writes the eval variables of checkpoint ``checkpoint`` of ``workdir_path`` (its moving average when it keeps
+    one) as a lightnets weights file ``weights_path`` (``.msgpack``), which ``init_from`` and ``--mode=eval
+    --weights`` read; returns the checkpoint's step. Raises ConfigError as ``evaluate`` does, and for a path not
+    ending in ``.msgpack``."""
+    if not weights_path.endswith(pretrained.WEIGHTS_SUFFIX):
+        raise ConfigError(f"--weights={weights_path!r}: lightnets weights files end in {pretrained.WEIGHTS_SUFFIX}")
+    mesh = partitioning.create_mesh(jax.local_devices()[:1])
+    validated = config_validation.validate_config(
+        config, data_source=data_source, device_count=mesh.size, process_count=jax.process_count())
+    variables, step = _checkpoint_variables(config, validated.model, workdir_path, checkpoint, mesh=mesh)
+    pretrained.save_weights(weights_path, model=config.model, model_options=config_validation.model_kwargs(config),
+                            variables=jax.device_get(variables),
+                            origin=f"{workdir.resolve(workdir_path)} checkpoint {step}")
+    return step
+
+
+def _weights_file_variables(config: ml_collections.ConfigDict, model: nn.Module, path: str, *, mesh
+                            ) -> dict[str, Any]:
+    """The variables of weights file ``path`` (checked by ``weights.check_weights_file``), which must fit ``model``
+    exactly, replicated on ``mesh``."""
+    abstract = jax.eval_shape(lambda key: initial_variables(model, rng=key, image_size=config.data.image_size),
+                              jax.random.key(0))
+    loaded = weights.read_weights(path, field="--weights", config=config, model=model)
+    variables, _ = weights.fit_variables({"params": abstract["params"], "batch_stats": abstract.get("batch_stats", {})},
+                                         loaded, field="--weights", path=path)
+    replicated = partitioning.replicated(mesh)
+    return weights.place(variables, jax.tree.map(lambda _: replicated, variables))
+
+
+def _checkpoint_variables(config: ml_collections.ConfigDict, model: nn.Module, workdir_path: str, checkpoint: str, *,
+                          mesh) -> tuple[dict[str, Any], int]:
+    """The eval variables of checkpoint ``checkpoint`` of ``workdir_path`` and its step (``restore_eval_variables``)."""
+    workdir_path = workdir.resolve(workdir_path)
     if not workdir.saved_steps(workdir_path):
         raise ConfigError(f"--workdir={workdir_path} has no checkpoints to evaluate")
     workdir.check_same_model(workdir_path, config)
-    check_image_size(validated.model, config.model, config.data.image_size)
     with checkpointing.Checkpointer(workdir_path, keep=config.keep_checkpoints, keep_best=config.keep_best_checkpoint,
                                     read_only=True) as checkpointer:
         step = checkpoint_step(checkpointer, checkpoint, workdir_path)
-        variables, _ = restore_eval_variables(checkpointer, step, validated.model,
-                                              image_size=config.data.image_size, mesh=mesh)
-    eval_step = steps.make_eval_step(validated.model, mesh=mesh,
-                                     preprocess=device_preprocessing.eval_preprocessing(config.data))
+        variables, _ = restore_eval_variables(checkpointer, step, model, image_size=config.data.image_size, mesh=mesh)
+    return variables, step
+
+
+def _evaluate_variables(config: ml_collections.ConfigDict, model: nn.Module, variables: dict[str, Any], *, mesh,
+                        data_source: Any, step: int) -> dict[str, Any]:
+    eval_step = steps.make_eval_step(model, mesh=mesh, preprocess=device_preprocessing.eval_preprocessing(config.data))
     batches = data_source.create_eval_iterator(config.data, global_batch_size=config.eval_batch_size)
     return metrics.summarize_eval([eval_step(variables, partitioning.global_batch(b, mesh)) for b in batches],
                                   step=step)
@@ -237,7 +289,26 @@ def _restore_or_keep(run: _Run, checkpointer: checkpointing.Checkpointer, change
                 logging.warning("Continuing from step %d with a changed config: %s.", step, "; ".join(changes))
             logging.info("Resumed from the checkpoint at step %d.", int(jax.device_get(restored.step)))
             return restored
-    return run.state
+    return _start_from_weights(run) if run.config.init_from else run.state
+
+
+def _start_from_weights(run: _Run) -> TrainState:
+    """The fresh state with ``config.init_from``'s weights: params and BN statistics (and the EMA, a copy), the
+    classifier kept fresh when it does not fit (another ``num_classes``) or ``config.init_from_new_classifier``;
+    step 0 and a fresh optimizer state."""
+    config, state = run.config, run.state
+    loaded = weights.read_weights(config.init_from, field="init_from", config=config, model=run.model)
+    variables, kept = weights.fit_variables(
+        state.variables, loaded, field="init_from", path=config.init_from,
+        classifier=weights.classifier_path(run.model, config.data.image_size),
+        new_classifier=config.init_from_new_classifier)
+    variables = weights.place(variables, {"params": run.shardings.params, "batch_stats": run.shardings.batch_stats})
+    state = state.replace(params=variables["params"], batch_stats=variables["batch_stats"])
+    if state.ema is not None:  # a copy: the donated train state must not hold one buffer twice
+        state = state.replace(ema=jax.tree.map(jnp.copy, variables))
+    logging.info("Starting from the weights in %s%s.", config.init_from,
+                 f"; initialised fresh: {', '.join(kept)}" if kept else "")
+    return state
 
 
 def _restore_weights(run: _Run, checkpointer: checkpointing.Checkpointer, step: int) -> TrainState | None:

@@ -28,6 +28,7 @@ RESUMABLE_FIELDS = frozenset({
     "compilation_cache_dir",  # where compiled programs are kept, not what they compute
     # which of an op's algebraically equal implementations run (a cached winner is reused on restart)
     "ops_autotune", "ops_autotune_budget_s", "ops_autotune_cache_dir",
+    "init_from", "init_from_new_classifier",  # act at step 0 only: a resumed run continues from its checkpoint
 })
 
 

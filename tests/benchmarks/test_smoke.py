@@ -4,6 +4,7 @@ generator's static text (introduction, GPU section, unmeasured list) is what doc
 Smoke only: one tiny configuration each, one repeat, no assertions on speed (speed lives in benchmarks/).
 """
 
+import importlib.util
 import json
 import pathlib
 import subprocess
@@ -29,6 +30,9 @@ def results(tmp_path_factory) -> pathlib.Path:
                 "--quick", "--models", "squeezenet1_1", "--canonical", "")
     _run_script("guidelines", directory / "guidelines_cpu.json",
                 "--quick", "--experiments", "G3,G4", "--impls", "canonical")
+    if importlib.util.find_spec("onnxruntime") and importlib.util.find_spec("jax2onnx"):  # requirements-export.txt
+        _run_script("onnx_latency", directory / "onnx_latency_cpu.json",
+                    "--models", "squeezenet1_1", "--image-size", "64", "--repeats", "1")
     return directory
 
 
@@ -52,6 +56,8 @@ def test_docs_render_every_result(results):
     assert "| squeezenet1_1 | auto | float32 | 2 |" in text
     assert "4-fragment-parallel (c=64)" in text and "ReLU no, shortcut no" in text
     assert "## Structured ops\n\nNot run yet." in text
+    if (results / "onnx_latency_cpu.json").exists():
+        assert "| squeezenet1_1 | 64×64 |" in text and "onnxruntime 1." in text
 
 
 def _headings(text: str) -> list[str]:

@@ -134,6 +134,7 @@ def tiny_config(**overrides) -> ml_collections.ConfigDict:
         label_smoothing=0.1, ema_decay=0.0, ema_warmup=True, log_every_steps=2, eval_every_epochs=1.0,
         checkpoint_every_steps=4, keep_checkpoints=3, keep_best_checkpoint=True, divergence_factor=10.0,
         allow_config_change=False, ops_autotune=False, ops_autotune_budget_s=60.0, ops_autotune_cache_dir="",
+        init_from=None, init_from_new_classifier=False,
     ))
     if overrides:
         config.update_from_flattened_dict(overrides)
