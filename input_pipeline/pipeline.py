@@ -49,7 +49,6 @@ def create_train_iterator(
         raise ValueError(f"train_split={data.train_split!r} of {data.name} has no examples for {process_count} processes")
     if data.cache:
         examples = examples.cache()
-    first_epoch, skip_in_epoch = divmod(start_step * local_batch_size, epoch_size)
     process_key = _derive_seed(tf.constant([seed, process_index], tf.int64))
 
     def epoch_examples(epoch):
@@ -60,15 +59,20 @@ def create_train_iterator(
             lambda example, position: dict(example, seed=tf.stack([epoch_seed, position]))
         )
 
-    stream = tf.data.Dataset.range(first_epoch, _LAST_EPOCH).flat_map(epoch_examples).skip(skip_in_epoch)
-    stream = corrupt_images.map_images(
-        stream,
-        lambda example: recipes.train_image(example["image"], example["seed"], data=data),
-        image_size=data.image_size,
-        on_corrupt=data.on_corrupt,
-    )
-    batches = stream.batch(local_batch_size, drop_remainder=True).prefetch(data.prefetch)
-    return with_host_threads(batches, data).as_numpy_iterator()
+    def batches(delivered: int, guarded: bool) -> Iterator[dict[str, np.ndarray]]:
+        first_epoch, skip_in_epoch = divmod((start_step + delivered) * local_batch_size, epoch_size)
+        stream = tf.data.Dataset.range(first_epoch, _LAST_EPOCH).flat_map(epoch_examples).skip(skip_in_epoch)
+        stream = corrupt_images.map_images(
+            stream,
+            lambda example: recipes.train_image(example["image"], example["seed"], data=data),
+            image_size=data.image_size,
+            on_corrupt=data.on_corrupt,
+            guarded=guarded,
+        )
+        stream = stream.batch(local_batch_size, drop_remainder=True).prefetch(data.prefetch)
+        return with_host_threads(stream, data).as_numpy_iterator()
+
+    return corrupt_images.guard_after_failure(batches)
 
 
 def create_eval_iterator(
@@ -97,15 +101,21 @@ def create_eval_iterator(
     examples = sources.process_examples(
         builder, data.eval_split, process_index=process_index, process_count=process_count, drop_remainder=False
     )
-    images = corrupt_images.map_images(
-        examples,
-        lambda example: recipes.eval_image(example["image"], data=data),
-        image_size=data.image_size,
-        on_corrupt=data.on_corrupt,
-    )
-    padded = eval_padding.pad_with_mask(images, total=num_batches * local_batch_size, image_size=data.image_size)
-    batches = padded.batch(local_batch_size, drop_remainder=True).prefetch(data.prefetch)
-    return with_host_threads(batches, data).as_numpy_iterator()
+
+    def batches(delivered: int, guarded: bool) -> Iterator[dict[str, np.ndarray]]:
+        images = corrupt_images.map_images(
+            examples.skip(delivered * local_batch_size),
+            lambda example: recipes.eval_image(example["image"], data=data),
+            image_size=data.image_size,
+            on_corrupt=data.on_corrupt,
+            guarded=guarded,
+        )
+        padded = eval_padding.pad_with_mask(
+            images, total=(num_batches - delivered) * local_batch_size, image_size=data.image_size)
+        stream = padded.batch(local_batch_size, drop_remainder=True).prefetch(data.prefetch)
+        return with_host_threads(stream, data).as_numpy_iterator()
+
+    return corrupt_images.guard_after_failure(batches)
 
 
 def steps_per_epoch(data, global_batch_size: int) -> int:
