@@ -28,7 +28,6 @@ import os
 import pathlib
 import tempfile
 import time
-import zipfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -38,7 +37,7 @@ import tensorflow_datasets as tfds  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import input_pipeline  # noqa: E402
-from benchmarks.input_pipeline import make_jpegs  # noqa: E402
+from benchmarks.input_pipeline import make_jpegs, write_tiny_imagenet_archive  # noqa: E402
 from input_pipeline import prepare, preprocessing, recipes, sources  # noqa: E402
 
 PERCENTILES = (5, 25, 50, 75, 95)
@@ -190,16 +189,7 @@ def end_to_end(jpegs: list[bytes], *, size: int, quality: int) -> dict:
     with tempfile.TemporaryDirectory() as directory:
         manual_dir, data_dir = os.path.join(directory, "manual"), os.path.join(directory, "tfds")
         os.makedirs(manual_dir)
-        wnids = ("n00000001", "n00000002")
-        with zipfile.ZipFile(os.path.join(manual_dir, "tiny-imagenet-200.zip"), "w") as archive:
-            archive.writestr("tiny-imagenet-200/wnids.txt", "\n".join(wnids))
-            for index, jpeg in enumerate(jpegs):
-                wnid = wnids[index % 2]
-                archive.writestr(f"tiny-imagenet-200/train/{wnid}/images/{wnid}_{index}.JPEG", jpeg)
-            for index, jpeg in enumerate(jpegs[:8]):
-                archive.writestr(f"tiny-imagenet-200/val/images/val_{index}.JPEG", jpeg)
-            archive.writestr("tiny-imagenet-200/val/val_annotations.txt",
-                             "".join(f"val_{i}.JPEG\t{wnids[i % 2]}\t0\t0\t1\t1\n" for i in range(8)))
+        write_tiny_imagenet_archive(pathlib.Path(manual_dir) / "tiny-imagenet-200.zip", jpegs)
         data = input_pipeline.default_data_config("tiny_imagenet")
         data.data_dir, data.manual_dir = data_dir, manual_dir
         sources.prepared_builder(data)  # the source, not timed

@@ -18,15 +18,15 @@ the target is decoded at a reduced DCT scale (`decode_jpeg(ratio=2, 4 or 8)`) th
 target size (Pillow's `thumbnail` rule), other formats with `decode_image`; `tf.image.resize(method='area')`
 (box averaging over the source pixels, as OpenCV's INTER_AREA; nothing is ever upscaled) scales it;
 `encode_jpeg` writes it. Why, measured per core with `benchmarks/prepared_dataset.py speed` (numbers in
-docs/input_pipeline.md, "Prepared datasets"): on 1000×750 JPEGs it re-encodes 204 images/s against 160 for
-Pillow's antialiased bilinear resize, 119 for Pillow's bicubic and 174 for TF's antialiased bilinear; on
-500×375 it is level with Pillow's bilinear (402 vs 414) and ahead of the others. Its PSNR against a float
+docs/input_pipeline.md, "Prepared datasets"): on 1000×750 JPEGs it re-encodes 228 images/s against 191 for
+Pillow's antialiased bilinear resize, 135 for Pillow's bicubic and 177 for TF's antialiased bilinear; on
+500×375 it is level with Pillow's bilinear (529 vs 516) and ahead of the others. Its PSNR against a float
 Lanczos resize is within 0.4 dB of Pillow's bilinear (above it on 1000×750, below on 500×375) and 0.8–1.5 dB
 under Pillow's bicubic, which is 1.3–1.7× slower. And the decoder that validates an image is the one training
-uses, so the prepared dataset holds exactly the images the original pipeline can read. tf.data has no
-try/except: an image is converted inside a one-element dataset with `ignore_errors()` followed by a not-ok
-placeholder, `take(1)`, in a deterministic parallel `interleave` (`corrupt_images.attempt_images`; 14–20% of
-the re-encode time in that measurement).
+uses, so the prepared dataset holds exactly the images the original pipeline can read, and training on it
+never leaves the plain pipeline (`corrupt_images.guard_after_failure`). Every image is converted in the
+guarded pipeline, which marks the ones that fail (`corrupt_images.attempt_images`; 13–16% of the re-encode
+time in that measurement).
 """
 
 from __future__ import annotations
