@@ -4,18 +4,34 @@ Generates `--num-images` JPEGs of ~500×375 (random crops of scikit-image's bund
 orientations, quality 90) and times, on one core each, in the same run:
   lightnets  input_pipeline's training path for imagenet2012 (the host half, ending at uint8: the float
              half runs on the accelerator, train_lib.device_preprocessing): Inception crop with the fused
-             decode_and_crop_jpeg, 224 resize, flip, inside tf.data with the undecodable-image guard
-             (corrupt_images.map_images), one tf.data thread and one intra-op thread;
-  guardless  the same recipe in a plain `Dataset.map` (measures the guard's cost);
+             decode_and_crop_jpeg, 224 resize, flip, in a plain parallel tf.data map — what the iterators
+             run until an image fails to decode (corrupt_images.guard_after_failure) — one tf.data thread
+             and one intra-op thread;
+  guarded    the same recipe in the guarded pipeline the iterators turn to after such a failure
+             (corrupt_images.map_images with guarded=True);
   no_antialias  the lightnets path with `data.resize_antialias=False` (plain bilinear sampling);
+  large      the lightnets path on 1000×750 JPEGs cut from the same photos (large originals);
+  prepared   the lightnets path on those large JPEGs as `python -m input_pipeline.prepare` writes them
+             (`prepare.reencode`: shorter side 256, quality 90); prepared / large is the preparation's gain;
   pil        a plain PIL baseline: full decode, random-resized-crop (area 0.08–1, aspect 3/4–4/3, the same
              10-attempt rule), bilinear resize to 224, flip, float32 mean/std.
 Per-core rate = images / CPU seconds of this process (time.process_time, all threads), so that other
 load on a shared machine does not count against either path; wall-clock rates are reported beside it.
-Prints a table and the lightnets/pil ratio, and writes JSON (`--output`).
+Prints a table and the lightnets/pil ratio.
 
-  .venv/bin/python -m benchmarks.input_pipeline                # ~1 minute on 2 CPU cores
-  .venv/bin/python -m benchmarks.input_pipeline --num-images 64 --repeats 1   # smoke run
+End to end (`--end-to-end-model`, default mobilenet_v3_small_050; '' skips it): `train_lib.train_and_evaluate`
+trains the model (at 224 px unless `--end-to-end-image-size`) with the real pipeline (tiny_imagenet built from a tiny-imagenet-200.zip holding
+the same JPEGs: the ImageNet training recipe, the guard, tf.data on every core) and then, in a fresh
+workdir, with a data source whose train iterator yields one fixed uint8 batch (synthetic data: no decoding,
+the same host→device path); each rate is the train loop's own `train/images_per_sec` at the last step (first,
+compiling step and evaluation excluded). The ratio real / synthetic is the share of the loop's speed the
+pipeline keeps; on a CPU the pipeline and the model share the cores.
+
+Writes JSON (`--output`).
+
+  .venv/bin/python -m benchmarks.input_pipeline                # ~3 minutes on 2 CPU cores
+  .venv/bin/python -m benchmarks.input_pipeline --num-images 64 --repeats 1 --end-to-end-steps 4 \
+      --end-to-end-batch 4 --end-to-end-image-size 32 --output /tmp/input_pipeline.json   # smoke run
 """
 
 import argparse
@@ -26,7 +42,10 @@ import math
 import os
 import pathlib
 import platform
+import tempfile
 import time
+import types
+import zipfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -36,7 +55,9 @@ import tensorflow as tf  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import input_pipeline  # noqa: E402
-from input_pipeline import corrupt_images, recipes  # noqa: E402
+from configs import default  # noqa: E402
+from input_pipeline import corrupt_images, prepare, recipes  # noqa: E402
+from train_lib import train_and_evaluate  # noqa: E402
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "retina")
 WIDTH, HEIGHT = 500, 375
@@ -75,7 +96,8 @@ def best_rates(run_pass, count: int, *, repeats: int) -> dict[str, float]:
 
 
 def tf_rates(jpegs: list[bytes], *, guarded: bool, repeats: int, antialias: bool = True) -> dict[str, float]:
-    """The imagenet2012 training recipe over `jpegs` in tf.data restricted to one thread."""
+    """The imagenet2012 training recipe over `jpegs` in tf.data restricted to one thread, in the plain or the
+    guarded pipeline."""
     data = input_pipeline.default_data_config("imagenet2012")
     data.resize_antialias = antialias
     examples = tf.data.Dataset.from_tensor_slices({
@@ -84,11 +106,9 @@ def tf_rates(jpegs: list[bytes], *, guarded: bool, repeats: int, antialias: bool
         "tfds_id": [f"bench__{i}" for i in range(len(jpegs))],
         "seed": np.stack([np.zeros(len(jpegs)), np.arange(len(jpegs))], axis=1).astype(np.int64),
     })
-    train_image = lambda example: recipes.train_image(example["image"], example["seed"], data=data)  # noqa: E731
-    if guarded:
-        images = corrupt_images.map_images(examples, train_image, image_size=data.image_size, on_corrupt="error")
-    else:
-        images = examples.map(lambda example: {"image": train_image(example), "label": example["label"]})
+    images = corrupt_images.map_images(
+        examples, lambda example: recipes.train_image(example["image"], example["seed"], data=data),
+        image_size=data.image_size, on_corrupt="error", guarded=guarded)
     options = tf.data.Options()
     options.threading.private_threadpool_size = 1
     options.threading.max_intra_op_parallelism = 1
@@ -135,29 +155,108 @@ def pil_rates(jpegs: list[bytes], *, repeats: int) -> dict[str, float]:
     return best_rates(run_pass, len(jpegs), repeats=repeats)
 
 
+def write_tiny_imagenet_archive(path: pathlib.Path, jpegs: list[bytes], *, num_classes: int = 2,
+                                num_val: int = 8) -> None:
+    """A tiny-imagenet-200.zip (the real layout) whose train images are `jpegs` (class i % num_classes) and
+    whose validation images are the first `num_val` of them."""
+    root, wnids = "tiny-imagenet-200", [f"n{index:08d}" for index in range(num_classes)]
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(f"{root}/wnids.txt", "\n".join(wnids) + "\n")
+        for index, jpeg in enumerate(jpegs):
+            wnid = wnids[index % num_classes]
+            archive.writestr(f"{root}/train/{wnid}/images/{wnid}_{index}.JPEG", jpeg)
+        annotations = []
+        for index, jpeg in enumerate(jpegs[:num_val]):
+            archive.writestr(f"{root}/val/images/val_{index}.JPEG", jpeg)
+            annotations.append(f"val_{index}.JPEG\t{wnids[index % num_classes]}\t0\t0\t1\t1\n")
+        archive.writestr(f"{root}/val/val_annotations.txt", "".join(annotations))
+
+
+def synthetic_source(batch: dict[str, np.ndarray]) -> types.SimpleNamespace:
+    """input_pipeline with a train iterator that yields `batch` forever."""
+    functions = {name: getattr(input_pipeline, name) for name in (
+        "get_dataset_spec", "validate_data_config", "check_data_available", "steps_per_epoch", "create_eval_iterator")}
+
+    def create_train_iterator(data, **_):
+        while True:
+            yield batch
+
+    return types.SimpleNamespace(**functions, create_train_iterator=create_train_iterator)
+
+
+def _last_scalar(workdir: pathlib.Path, tag: str) -> float:
+    values = [value.simple_value if value.HasField("simple_value") else float(tf.make_ndarray(value.tensor))
+              for path in sorted(workdir.rglob("events.out.tfevents.*"))
+              for event in tf.compat.v1.train.summary_iterator(str(path))
+              for value in event.summary.value if value.tag == tag]
+    return values[-1]
+
+
+def end_to_end(jpegs: list[bytes], *, model: str, batch_size: int, steps: int, image_size: int,
+               directory: pathlib.Path) -> dict:
+    """Train-loop images/s of `model` with the real pipeline and with synthetic batches (module docstring)."""
+    manual_dir = directory / "manual"
+    manual_dir.mkdir()
+    write_tiny_imagenet_archive(manual_dir / "tiny-imagenet-200.zip", jpegs)
+    config = default.get_config("tiny_imagenet", model)
+    config.data.update(data_dir=str(directory / "tfds"), manual_dir=str(manual_dir), image_size=image_size)
+    config.update(batch_size=batch_size, eval_batch_size=batch_size, num_train_steps=steps,
+                  log_every_steps=steps, checkpoint_every_steps=steps, warmup_epochs=0.0)
+    config.eval_every_epochs = float(steps)  # evaluate (excluded from the rate) only after the last step
+    input_pipeline.steps_per_epoch(config.data, batch_size)  # builds the dataset before anything is timed
+    rates = {}
+    for name, source in (("real", input_pipeline), ("synthetic", synthetic_source({
+            "image": np.random.default_rng(0).integers(0, 256, (batch_size, image_size, image_size, 3), np.uint8),
+            "label": np.zeros(batch_size, np.int32)}))):
+        workdir = directory / name
+        train_and_evaluate(config, str(workdir), data_source=source)
+        rates[name] = _last_scalar(workdir, "train/images_per_sec")
+        print(f"end to end, {name:<9} {rates[name]:8.1f} images/s", flush=True)
+    return {"model": model, "batch_size": batch_size, "steps": steps, "image_size": image_size,
+            "images_per_second": rates, "real_over_synthetic": rates["real"] / rates["synthetic"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--num-images", type=int, default=256)
-    parser.add_argument("--repeats", type=int, default=3, help="timed passes after one warm-up; best is kept")
+    parser.add_argument("--repeats", type=int, default=5, help="timed passes after one warm-up; best is kept")
     parser.add_argument("--output", type=pathlib.Path, default=pathlib.Path("benchmarks/results/input_pipeline.json"))
+    parser.add_argument("--end-to-end-model", default="mobilenet_v3_small_050",
+                        help="registered model of the end-to-end run ('' skips it)")
+    parser.add_argument("--end-to-end-batch", type=int, default=32)
+    parser.add_argument("--end-to-end-steps", type=int, default=40, help="train steps per end-to-end run")
+    parser.add_argument("--end-to-end-image-size", type=int, default=224)
     args = parser.parse_args()
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
 
     jpegs = make_jpegs(args.num_images)
+    large = make_jpegs(args.num_images, 2 * WIDTH, 2 * HEIGHT, seed=1)
+    prepared = [prepare.reencode(jpeg, size=prepare.DEFAULT_SIZE, quality=prepare.DEFAULT_QUALITY).numpy()
+                for jpeg in large]
     results = {
-        "lightnets": tf_rates(jpegs, guarded=True, repeats=args.repeats),
-        "guardless": tf_rates(jpegs, guarded=False, repeats=args.repeats),
-        "no_antialias": tf_rates(jpegs, guarded=True, repeats=args.repeats, antialias=False),
+        "lightnets": tf_rates(jpegs, guarded=False, repeats=args.repeats),
+        "guarded": tf_rates(jpegs, guarded=True, repeats=args.repeats),
+        "no_antialias": tf_rates(jpegs, guarded=False, repeats=args.repeats, antialias=False),
+        "large": tf_rates(large, guarded=False, repeats=args.repeats),
+        "prepared": tf_rates(prepared, guarded=False, repeats=args.repeats),
         "pil": pil_rates(jpegs, repeats=args.repeats),
     }
-    print(f"{args.num_images} JPEGs of {WIDTH}×{HEIGHT}, mean {np.mean([len(j) for j in jpegs]) / 1e3:.0f} kB; "
-          "train preprocessing to 224, one core each")
+    print(f"{args.num_images} JPEGs of {WIDTH}×{HEIGHT} (large: {2 * WIDTH}×{2 * HEIGHT}), "
+          f"mean {np.mean([len(j) for j in jpegs]) / 1e3:.0f} kB; train preprocessing to 224, one core each")
     print(f"{'path':<12} {'images/s/core (CPU time)':>25} {'images/s (wall)':>16}")
     for path, rates in results.items():
         print(f"{path:<12} {rates['per_cpu_second']:>25.1f} {rates['per_wall_second']:>16.1f}")
     ratio = results["lightnets"]["per_cpu_second"] / results["pil"]["per_cpu_second"]
-    print(f"lightnets / pil = {ratio:.2f}")
+    gain = results["prepared"]["per_cpu_second"] / results["large"]["per_cpu_second"]
+    print(f"lightnets / pil = {ratio:.2f}; prepared / large = {gain:.2f}")
+    combined = None
+    if args.end_to_end_model:
+        with tempfile.TemporaryDirectory() as directory:
+            combined = end_to_end(jpegs, model=args.end_to_end_model, batch_size=args.end_to_end_batch,
+                                  steps=args.end_to_end_steps, image_size=args.end_to_end_image_size,
+                                  directory=pathlib.Path(directory))
+        print(f"end to end, real / synthetic = {combined['real_over_synthetic']:.2f}")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps({
         "benchmark": "input_pipeline",
@@ -168,6 +267,8 @@ def main() -> None:
         "image_size": [WIDTH, HEIGHT],
         "images_per_second": results,
         "lightnets_over_pil": ratio,
+        "prepared_over_large": gain,
+        "end_to_end": combined,
     }, indent=2))
     print(f"wrote {args.output}")
 

@@ -60,6 +60,18 @@ def test_docs_render_every_result(results):
         assert "| squeezenet1_1 | 64×64 |" in text and "onnxruntime 1." in text
 
 
+def test_input_pipeline_benchmark_measures_every_path_and_the_train_loop_end_to_end(tmp_path):
+    data = _run_script("input_pipeline", tmp_path / "input_pipeline.json", "--num-images", "16", "--repeats", "1",
+                       "--end-to-end-steps", "3", "--end-to-end-batch", "4", "--end-to-end-image-size", "32")
+    rates = data["images_per_second"]
+    assert set(rates) == {"lightnets", "guarded", "no_antialias", "large", "prepared", "pil"}
+    assert data["prepared_over_large"] > 0
+    assert all(rate["per_cpu_second"] > 0 for rate in rates.values())
+    end_to_end = data["end_to_end"]
+    assert end_to_end["model"] == "mobilenet_v3_small_050" and end_to_end["image_size"] == 32
+    assert end_to_end["images_per_second"]["real"] > 0 and end_to_end["images_per_second"]["synthetic"] > 0
+
+
 def _headings(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.startswith("## ")]
 

@@ -27,6 +27,7 @@ def _image(height=37, width=53):
         lambda b: preprocessing.image_shape(b),
         lambda b: preprocessing.decode_and_crop(b, tf.constant([2, 3, 10, 20])),
         lambda b: preprocessing.decode_and_random_resized_crop(b, seed=SEED, size=24),
+        lambda b: preprocessing.decode_and_random_resized_crop(b, seed=SEED, size=96),
         lambda b: preprocessing.center_crop_window(preprocessing.image_shape(b), crop_ratio=0.875),
         lambda b: preprocessing.pad_and_random_crop(preprocessing.decode_image(b), seed=SEED, size=37, padding=4),
         lambda b: preprocessing.random_flip(preprocessing.decode_image(b), seed=SEED),
@@ -36,6 +37,18 @@ def _image(height=37, width=53):
 def test_op_runs_eagerly_and_in_dataset_map_with_equal_results(op, encode):
     eager, mapped = _eager_and_mapped(op, encode(_image()))
     np.testing.assert_allclose(eager, mapped, rtol=1e-6, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(37, 53), (224, 100), (223, 224), (224, 224), (300, 100), (100, 300), (400, 500)])
+def test_antialiased_bilinear_resize_equals_tensorflows_on_every_shape(shape):
+    """The plain-kernel shortcut (no axis shrinks) gives TensorFlow's antialiased pixels; shrinking ones are
+    TensorFlow's exactly."""
+    image = _image(*shape)
+    ours = preprocessing.resize(image, [224, 224], method="bilinear")
+    reference = tf.image.resize(image, [224, 224], method="bilinear", antialias=True)
+    assert ours.shape == reference.shape == (224, 224, 3)
+    tolerance = 2e-3 if max(shape) <= 224 else 0.0  # float rounding on the 0–255 scale
+    np.testing.assert_allclose(ours, reference, rtol=0, atol=tolerance)
 
 
 def test_inception_crop_area_and_aspect_stay_in_range_on_real_photos(photo_jpegs):
