@@ -22,6 +22,7 @@ from train_lib import command_line  # noqa: E402
 
 FLAGS = flags.FLAGS
 command_line.define_flags(FLAGS)
+flags.adopt_module_key_flags(command_line)  # --help lists them
 
 
 def parse_flags(argv: list[str]) -> list[str]:
@@ -80,7 +81,7 @@ def main(argv):
         else:
             train_lib.train_and_evaluate(FLAGS.config, FLAGS.workdir, data_source=input_pipeline)
     except (train_lib.ConfigError, train_lib.DivergenceError, checkpointing.CheckpointReadError,
-            checkpointing.CheckpointWriteError) as error:
+            checkpointing.CheckpointWriteError, input_pipeline.CorruptImageError) as error:
         command_line.exit_with_error("main.py", error)
 
 

@@ -8,10 +8,12 @@ import importlib
 
 from input_pipeline.config import default_data_config, validate_data_config
 from input_pipeline.datasets import DATASET_NAMES, DatasetSpec, get_dataset_spec
+from input_pipeline.errors import CorruptImageError
 
 _PIPELINE_FUNCTIONS = ("create_train_iterator", "create_eval_iterator", "steps_per_epoch", "check_data_available")
 
 __all__ = [
+    "CorruptImageError",
     "DATASET_NAMES",
     "DatasetSpec",
     "get_dataset_spec",

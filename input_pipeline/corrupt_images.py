@@ -14,12 +14,16 @@ deals with the failures of a block inside that same map (dropped and logged, or 
 makes it 10–20% slower than the plain pipeline (docs/input_pipeline.md). Nothing is silently relabelled: a
 failed image is either dropped with its label or stops the pipeline.
 """
+import re
 import sys
 from collections.abc import Callable, Iterator
 
 import tensorflow as tf
 
+from input_pipeline.errors import CorruptImageError
+
 BLOCK_SIZE = 32
+ERROR_TEXT = "input_pipeline: undecodable image in record"  # the guarded pipeline's assertion, read back below
 
 
 def _attempt_block(block: dict, image_fn, placeholder: tf.Tensor, block_size: int) -> tuple[tf.Tensor, tf.Tensor]:
@@ -78,7 +82,7 @@ def map_images(dataset: tf.data.Dataset, image_fn, *, image_size: int, on_corrup
         failed_ids = tf.boolean_mask(block["tfds_id"], tf.logical_not(ok))
         if on_corrupt == "error":
             check = tf.debugging.Assert(tf.reduce_all(ok), [
-                "input_pipeline: undecodable image in record", failed_ids[:1], "(on_corrupt='error')"])
+                ERROR_TEXT, failed_ids[:1], "(on_corrupt='error')"])
             with tf.control_dependencies([check]):
                 return {"image": tf.identity(images), "label": block["label"]}
         with tf.control_dependencies([_log_skipped(failed_ids, skipped)]):
@@ -104,6 +108,9 @@ def guard_after_failure(make_batches: Callable[[int, bool], Iterator]) -> Iterat
     """The batches of ``make_batches(0, False)`` (the plain pipeline) until one fails with InvalidArgumentError,
     then those of ``make_batches(delivered, True)`` (the guarded pipeline from that batch on), where
     ``make_batches(delivered, guarded)`` iterates the same batches as from the start, less the first ``delivered``.
+
+    Raises CorruptImageError (naming the record) where the guarded pipeline stops at an image with
+    ``on_corrupt='error'``.
     """
     plain = make_batches(0, False)  # built now: construction errors surface when the iterator is created
 
@@ -114,9 +121,12 @@ def guard_after_failure(make_batches: Callable[[int, bool], Iterator]) -> Iterat
                 batch = next(current)
             except StopIteration:
                 return
-            except tf.errors.InvalidArgumentError:
+            except tf.errors.InvalidArgumentError as error:
                 if current is not plain:
-                    raise
+                    named = re.search(rf"{ERROR_TEXT}\] \[([^\]]*)\]", error.message)
+                    if named is None:
+                        raise
+                    raise CorruptImageError(named.group(1)) from None
                 print(f"input_pipeline: batch {delivered} holds an image that cannot be preprocessed; continuing "
                       "with the guarded pipeline from there", file=sys.stderr, flush=True)
                 current = make_batches(delivered, True)

@@ -44,8 +44,8 @@ def _available_builder(data) -> tuple[tfds.core.DatasetBuilder, str]:
     if missing:
         raise FileNotFoundError(
             f"{data.name} is not prepared in {builder.data_dir_root} and needs {', '.join(missing)} "
-            f"in manual_dir {manual_dir}: place the file(s) there (or pass --config.data.manual_dir=DIR) "
-            f"and run again"
+            f"in manual_dir {manual_dir}: place the file(s) there, or give their directory (main.py "
+            f"--config.data.manual_dir=DIR, python -m input_pipeline.prepare --manual-dir=DIR), and run again"
         )
     return builder, manual_dir
 

@@ -12,8 +12,10 @@ max pool of an NHWC tensor becomes a 4-D ``MaxPool`` over (N, H, W, C), which on
 ("Unsupported pooling size"); the op's shifted-slices form runs, but makes SqueezeNet 1.1 ~8× slower than
 2-D ``MaxPool`` nodes do (batch 1 at 224 px on 2 cores: 34 ms against 4 ms).
 
-``--weights`` reads a file written by ``flax.serialization.msgpack_serialize({"variables": variables, ...})``;
-without it the model's ``init`` at ``jax.random.key(0)`` is exported.
+``--weights`` reads a lightnets weights file (``lightnets.pretrained``: its model must be NAME, and its model
+options, e.g. ``num_classes``, apply unless ``--num-classes`` is given) or any file written by
+``flax.serialization.msgpack_serialize({"variables": variables, ...})``; without it the model's ``init`` at
+``jax.random.key(0)`` is exported. Missing parent directories of ``--out`` are created.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ import jax.extend.core
 import jax.numpy as jnp
 
 from lightnets import ops
-from lightnets.registry import create_model
+from lightnets.pretrained import WEIGHTS_SUFFIX
+from lightnets.registry import canonical_name, create_model
 
 DEFAULT_OPSET = 23  # jax2onnx 0.17's default; onnxruntime 1.32 runs it
 MIN_OPSET = 13  # jax2onnx writes opset-13 forms (axes of Split, Unsqueeze, ReduceSum as inputs)
@@ -57,8 +60,8 @@ def export_onnx(
 
     Raises:
       ValueError: ``input_shape`` is not four positive sizes with 3 channels, ``path`` does not end in
-        ``.onnx``, ``opset`` is not in [``MIN_OPSET``, the newest the installed onnx knows], or the model
-        cannot run at that input (e.g. too small for its pools).
+        ``.onnx`` or cannot be written, ``opset`` is not in [``MIN_OPSET``, the newest the installed onnx
+        knows], or the model cannot run at that input (e.g. too small for its pools).
       ModuleNotFoundError: jax2onnx (``requirements-export.txt``) is not installed.
     """
     shape = tuple(input_shape)
@@ -85,7 +88,11 @@ def export_onnx(
                     output_names=[OUTPUT_NAME])
     _nchw_max_pools(proto.graph)
     onnx.checker.check_model(proto)
-    onnx.save_model(proto, os.fspath(path))
+    try:
+        os.makedirs(os.path.dirname(os.fspath(path)) or ".", exist_ok=True)
+        onnx.save_model(proto, os.fspath(path))
+    except OSError as error:
+        raise ValueError(f"cannot write {os.fspath(path)!r}: {error.strerror}") from None
 
 
 def _nchw_max_pools(graph) -> None:
@@ -138,25 +145,37 @@ def _nchw_max_pools(graph) -> None:
         field.extend(kept)
 
 
-def _load_variables(path: str, expected: Any) -> Any:
-    """The ``variables`` entry of a ``flax.serialization.msgpack_serialize`` file at ``path``.
+def _read_weights(path: str, name: str) -> tuple[Any, dict[str, Any]]:
+    """(variables, model options) from ``--weights``: a lightnets weights file (``lightnets.pretrained``,
+    whose model must be ``name``; its model options, e.g. ``num_classes``, come with it) or any
+    ``flax.serialization.msgpack_serialize`` file with a ``variables`` entry (no options).
 
-    Raises:
-      ValueError: the file cannot be read, has no ``variables`` entry, or its arrays' names and shapes differ
-        from ``expected`` (a pytree of arrays or ``jax.ShapeDtypeStruct``: the model's ``init`` under
-        ``jax.eval_shape``).
+    Raises ValueError (one line) for a missing file, a PyTorch/other file, one without variables, or a
+    weights file of another model.
     """
+    if not path.endswith(WEIGHTS_SUFFIX):
+        raise ValueError(f"--weights {path!r} is not a lightnets weights file ({WEIGHTS_SUFFIX}); a PyTorch "
+                         f"state_dict is converted first: python -m lightnets.pretrained.convert {name} {path} "
+                         f"OUT{WEIGHTS_SUFFIX}")
+    if not os.path.isfile(path):
+        raise ValueError(f"--weights {path!r} does not exist")
     try:
         restored = flax.serialization.msgpack_restore(pathlib.Path(path).read_bytes())
     except Exception as error:  # OSError, or whatever msgpack raises on a file that is not msgpack
         raise ValueError(f"--weights {path!r}: cannot read it as msgpack ({error})") from error
     if not isinstance(restored, dict) or "variables" not in restored:
         raise ValueError(f"--weights {path!r}: no 'variables' entry")
-    variables = restored["variables"]
+    if "model" in restored and restored["model"] != canonical_name(name):
+        raise ValueError(f"--weights {path!r} holds {restored['model']} weights, not {canonical_name(name)}")
+    return restored["variables"], dict(restored.get("model_options", {}))
+
+
+def _check_variables(path: str, variables: Any, expected: Any) -> None:
+    """Raises ValueError when ``variables``' array names and shapes differ from ``expected`` (a pytree of
+    arrays or ``jax.ShapeDtypeStruct``: the model's ``init`` under ``jax.eval_shape``)."""
     if _shapes(variables) != _shapes(expected):
-        raise ValueError(f"--weights {path!r}: its variables' names or shapes differ from the model's (another "
-                         "model, --num-classes or --image-size?)")
-    return variables
+        raise ValueError(f"--weights {path!r}: its variables' names or shapes differ from the model's "
+                         "(--num-classes or --image-size?)")
 
 
 def _shapes(tree: Any) -> dict[str, tuple[int, ...]]:
@@ -171,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--image-size", type=int, help="square input side (default: the model's own)")
     parser.add_argument("--batch-size", type=int, default=1, help="fixed batch size of the graph (default 1)")
     parser.add_argument("--num-classes", type=int, help="classifier outputs (default: the model's own)")
-    parser.add_argument("--weights", help="msgpack file with a 'variables' entry (default: random init)")
+    parser.add_argument("--weights", help="lightnets weights file, .msgpack (default: random init)")
     parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (default {DEFAULT_OPSET})")
     args = parser.parse_args(argv)
     try:
@@ -181,7 +200,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                             ("--num-classes", args.num_classes)):
             if value is not None and value < 1:
                 raise ValueError(f"{flag} must be a positive integer, got {value}")
-        model = create_model(args.name, **({} if args.num_classes is None else {"num_classes": args.num_classes}))
+        variables, options = _read_weights(args.weights, args.name) if args.weights else (None, {})
+        if args.num_classes is not None:
+            options["num_classes"] = args.num_classes
+        model = create_model(args.name, **options)
         size = args.image_size or type(model).default_input_size
         shape = (args.batch_size, size, size, 3)
         init = functools.partial(model.init, jax.random.key(0), jnp.zeros(shape, jnp.float32), train=False)
@@ -189,10 +211,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             expected = jax.eval_shape(init)
         except ValueError as error:
             raise ValueError(f"{args.name} cannot run at --image-size {size}: {error}") from error
-        variables = _load_variables(args.weights, expected) if args.weights else jax.jit(init)()
+        if variables is None:
+            variables = jax.jit(init)()
+        else:
+            _check_variables(args.weights, variables, expected)
         export_onnx(model, variables, input_shape=shape, path=args.out, opset=args.opset)
     except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return 2
     print(f"wrote {args.out}: {INPUT_NAME} float32{list(shape)} -> {OUTPUT_NAME} float32[{shape[0]}, "
           f"{model.num_classes}], opset {args.opset}")

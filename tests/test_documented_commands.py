@@ -18,6 +18,7 @@ import shlex
 import sys
 from pathlib import Path
 
+import jax
 import pytest
 from absl import flags
 from tensorflow_datasets.core import constants as tfds_constants
@@ -25,7 +26,10 @@ from tensorflow_datasets.core import constants as tfds_constants
 import input_pipeline
 import predict
 from input_pipeline.datasets import MANUAL_FILES
+from lightnets import create_model, pretrained
 from train_lib import check_config, command_line
+from train_lib.config_validation import model_kwargs
+from train_lib.state import initial_variables
 
 REPO = Path(__file__).parents[1]
 SOURCES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")), *sorted((REPO / "configs").glob("*.py"))]
@@ -93,6 +97,16 @@ def _localized(arg: str, storage: dict[str, str]) -> str:
     return arg
 
 
+def write_weights_for(config) -> None:
+    """A weights file of ``config``'s model (random init) at ``config.init_from``, standing in for the one the
+    documented command's earlier steps write."""
+    model = create_model(config.model, **model_kwargs(config))
+    variables = initial_variables(model, rng=jax.random.key(0), image_size=config.data.image_size)
+    pretrained.save_weights(config.init_from, model=config.model, model_options=model_kwargs(config),
+                            variables={"params": variables["params"], "batch_stats": variables.get("batch_stats", {})},
+                            origin="stand-in")
+
+
 class _Parsed(Exception):
     """Raised from argparse once a module's arguments are parsed: the command's work is not run."""
 
@@ -110,6 +124,8 @@ def test_documented_command_parses_and_validates(where, command, storage, monkey
         flag_values = flags.FlagValues()
         command_line.define_flags(flag_values, argv)
         config = command_line.parse(argv, flag_values)
+        if (config.init_from or "").endswith(".msgpack") and not Path(config.init_from).stat().st_size:
+            write_weights_for(config)  # --mode=check reads init_from's tensors
         check_config(config, flag_values.workdir or storage["--workdir"], data_source=input_pipeline)
         return
     if words[1] == "predict.py":  # flags only: the workdir stands for a trained one

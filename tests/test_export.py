@@ -92,6 +92,16 @@ def test_command_line_exports_given_weights(tmp_path):
                  "--weights", str(weights)]) == 0
     expected = jax.jit(functools.partial(model.apply, train=False))(variables, x)
     np.testing.assert_allclose(run_onnx(out, np.asarray(x)), expected, atol=1e-5)
+    # A lightnets weights file brings its model options (num_classes); its model must be the one named.
+    from lightnets.pretrained import save_weights
+
+    save_weights(tmp_path / "sq.msgpack", model="squeezenet1_1", model_options={"num_classes": 10},
+                 variables=variables, origin="test")
+    nested = tmp_path / "new" / "sq.onnx"
+    assert main(["squeezenet1_1", "--out", str(nested), "--image-size", "48", "--weights",
+                 str(tmp_path / "sq.msgpack")]) == 0
+    np.testing.assert_allclose(run_onnx(nested, np.asarray(x)), expected, atol=1e-5)
+    assert main(["squeezenet1_0", "--out", str(out), "--weights", str(tmp_path / "sq.msgpack")]) == 2
     # Its three ceil-mode pools as 2-D MaxPools (lightnets.export._nchw_max_pools), not 4-D ones.
     pools = [node for node in onnx.load(out).graph.node if node.op_type == "MaxPool"]
     assert [list(onnx.helper.get_attribute_value(a)) for p in pools for a in p.attribute
@@ -102,13 +112,16 @@ def test_command_line_exports_given_weights(tmp_path):
     (["squeezenet1_1", "--out", "m.pb"], "--out must end in .onnx, got 'm.pb'"),
     (["squeezenet1_1", "--out", "m.onnx", "--image-size", "0"], "--image-size must be a positive integer, got 0"),
     (["squeezenet1_1", "--out", "m.onnx", "--image-size", "8"], "squeezenet1_1 cannot run at --image-size 8"),
-    (["squeezenet1_1", "--out", "m.onnx", "--weights", "missing.msgpack"], "--weights 'missing.msgpack'"),
+    (["squeezenet1_1", "--out", "m.onnx", "--weights", "missing.msgpack"], "--weights 'missing.msgpack' does not exist"),
+    (["squeezenet1_1", "--out", "m.onnx", "--weights", "peer.pth"],
+     "--weights 'peer.pth' is not a lightnets weights file (.msgpack); a PyTorch state_dict is converted first: "
+     "python -m lightnets.pretrained.convert squeezenet1_1 peer.pth OUT.msgpack"),
 ])
 def test_command_line_bad_input_is_one_line_and_status_2(args, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(args) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"error: {message}") and err.count("\n") == 1
+    assert err.startswith(f"python -m lightnets.export: error: {message}") and err.count("\n") == 1
     assert not list(tmp_path.iterdir())
 
 
@@ -127,5 +140,5 @@ def test_module_entry_point_rejects_an_unknown_model(tmp_path):
     result = subprocess.run([sys.executable, "-m", "lightnets.export", "mobilenet_v9", "--out", "m.onnx"],
                             cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 2
-    assert result.stderr.startswith("error: unknown model 'mobilenet_v9'") and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("python -m lightnets.export: error: unknown model 'mobilenet_v9'") and result.stderr.count("\n") == 1
     assert not list(tmp_path.iterdir())

@@ -23,6 +23,7 @@ from ml_collections.config_flags.config_flags import ConfigFileFlagParser
 from lightnets.registry import option_hint
 
 MODES = ("train", "eval", "check", "save_weights")
+HELP_FLAGS = frozenset({"-h", "-?", "--help", "--helpshort", "--helpfull", "--helpxml"})
 _OVERRIDE = re.compile(r"^--?(?:no)?config\.([^=]+)")
 _REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -73,6 +74,8 @@ def parse(argv: Sequence[str], flag_values: flags.FlagValues) -> ml_collections.
     a value of the wrong type, a missing required flag or a stray argument.
     """
     config_arg = _flag_value(argv, "config")
+    if config_arg is None and HELP_FLAGS.intersection(argv):
+        flag_values(list(argv))  # absl prints the help and exits
     if config_arg is None:
         raise UsageError("--config is required: --config=configs/FILE.py[:ARG] (see configs/)")
     _check_overrides(argv, load_config(config_arg))

@@ -83,14 +83,19 @@ def check_config(
     config: ml_collections.ConfigDict, workdir_path: str, *, data_source: Any, devices: list[jax.Device] | None = None,
 ) -> None:
     """Everything ``train_and_evaluate`` checks before touching data or compiling: the config, the data
-    files, the workdir's writability and whether its checkpoints fit, and whether the network takes the
-    image size. Raises ConfigError; logs a summary."""
+    files, the workdir's writability and whether its checkpoints fit, whether the network takes the image
+    size, and whether ``init_from``'s weights fit the model. Raises ConfigError; logs a summary."""
     mesh = partitioning.create_mesh(devices)
     validated = config_validation.validate_config(
         config, data_source=data_source, device_count=mesh.size, process_count=jax.process_count())
     workdir.check_writable(workdir_path)
     workdir.check_resumable(workdir_path, config)
     check_image_size(validated.model, config.model, config.data.image_size)
+    if config.init_from:  # reads the file: its tensors must fit, as at the run's step 0
+        abstract = jax.eval_shape(lambda key: initial_variables(validated.model, rng=key,
+                                                                image_size=config.data.image_size), jax.random.key(0))
+        _init_from_variables(config, validated.model, {"params": abstract["params"],
+                                                       "batch_stats": abstract.get("batch_stats", {})})
     counts = count_model(validated.model, config.data.image_size)
     logging.info("Config OK: %s (%.2fM params, %.1fM MAdds at %d px) on %s, batch %d on %d device(s); workdir %s.",
                  config.model, counts.params / 1e6, counts.madds / 1e6, config.data.image_size,
@@ -138,9 +143,12 @@ def save_weights(
     validated = config_validation.validate_config(
         config, data_source=data_source, device_count=mesh.size, process_count=jax.process_count())
     variables, step = _checkpoint_variables(config, validated.model, workdir_path, checkpoint, mesh=mesh)
-    pretrained.save_weights(weights_path, model=config.model, model_options=config_validation.model_kwargs(config),
-                            variables=jax.device_get(variables),
-                            origin=f"{workdir.resolve(workdir_path)} checkpoint {step}")
+    try:
+        pretrained.save_weights(weights_path, model=config.model, model_options=config_validation.model_kwargs(config),
+                                variables=jax.device_get(variables),
+                                origin=f"{workdir.resolve(workdir_path)} checkpoint {step}")
+    except pretrained.PretrainedError as error:
+        raise ConfigError(f"--weights: {error}") from None
     return step
 
 
@@ -162,7 +170,7 @@ def _checkpoint_variables(config: ml_collections.ConfigDict, model: nn.Module, w
     """The eval variables of checkpoint ``checkpoint`` of ``workdir_path`` and its step (``restore_eval_variables``)."""
     workdir_path = workdir.resolve(workdir_path)
     if not workdir.saved_steps(workdir_path):
-        raise ConfigError(f"--workdir={workdir_path} has no checkpoints to evaluate")
+        raise ConfigError(f"--workdir={workdir_path} has no checkpoints")
     workdir.check_same_model(workdir_path, config)
     with checkpointing.Checkpointer(workdir_path, keep=config.keep_checkpoints, keep_best=config.keep_best_checkpoint,
                                     read_only=True) as checkpointer:
@@ -204,7 +212,7 @@ def checkpoint_step(checkpointer: checkpointing.Checkpointer, checkpoint: str, w
     naming the saved steps when there is no such checkpoint."""
     saved = checkpointer.all_steps()
     if not saved:
-        raise ConfigError(f"--workdir={workdir_path} has no checkpoints to evaluate")
+        raise ConfigError(f"--workdir={workdir_path} has no checkpoints")
     if checkpoint == "latest":
         return saved[-1]
     if checkpoint == "best":
@@ -292,16 +300,22 @@ def _restore_or_keep(run: _Run, checkpointer: checkpointing.Checkpointer, change
     return _start_from_weights(run) if run.config.init_from else run.state
 
 
+def _init_from_variables(config: ml_collections.ConfigDict, model: nn.Module, target: dict[str, Any]
+                         ) -> tuple[dict[str, Any], list[str]]:
+    """``config.init_from``'s variables laid onto ``target`` ({'params', 'batch_stats'}, arrays or shapes):
+    ``weights.fit_variables`` with the model's classifier. Raises ConfigError for a file that does not fit."""
+    loaded = weights.read_weights(config.init_from, field="init_from", config=config, model=model)
+    return weights.fit_variables(target, loaded, field="init_from", path=config.init_from,
+                                 classifier=weights.classifier_path(model, config.data.image_size),
+                                 new_classifier=config.init_from_new_classifier)
+
+
 def _start_from_weights(run: _Run) -> TrainState:
     """The fresh state with ``config.init_from``'s weights: params and BN statistics (and the EMA, a copy), the
     classifier kept fresh when it does not fit (another ``num_classes``) or ``config.init_from_new_classifier``;
     step 0 and a fresh optimizer state."""
     config, state = run.config, run.state
-    loaded = weights.read_weights(config.init_from, field="init_from", config=config, model=run.model)
-    variables, kept = weights.fit_variables(
-        state.variables, loaded, field="init_from", path=config.init_from,
-        classifier=weights.classifier_path(run.model, config.data.image_size),
-        new_classifier=config.init_from_new_classifier)
+    variables, kept = _init_from_variables(config, run.model, state.variables)
     variables = weights.place(variables, {"params": run.shardings.params, "batch_stats": run.shardings.batch_stats})
     state = state.replace(params=variables["params"], batch_stats=variables["batch_stats"])
     if state.ema is not None:  # a copy: the donated train state must not hold one buffer twice

@@ -64,13 +64,22 @@ def load_pretrained(name: str, path: str | os.PathLike, **overrides: Any) -> tup
 def save_weights(path: str | os.PathLike, *, model: str, model_options: Mapping[str, Any],
                  variables: Mapping[str, Any], origin: str) -> None:
     """Writes a lightnets weights file: ``variables`` of registered ``model`` built with ``model_options``,
-    and ``origin`` (where the weights came from), as msgpack (``flax.serialization``)."""
-    if not os.fspath(path).endswith(WEIGHTS_SUFFIX):
-        raise PretrainedError(f"{os.fspath(path)!r}: lightnets weights files end in {WEIGHTS_SUFFIX}")
+    and ``origin`` (where the weights came from), as msgpack (``flax.serialization``); missing parent
+    directories are created.
+
+    Raises PretrainedError for a path that does not end in ``.msgpack`` or cannot be written.
+    """
+    path = os.fspath(path)
+    if not path.endswith(WEIGHTS_SUFFIX):
+        raise PretrainedError(f"{path!r}: lightnets weights files end in {WEIGHTS_SUFFIX}")
     record = {"format": WEIGHTS_FORMAT, "model": canonical_name(model), "model_options": dict(model_options),
               "origin": origin, "variables": serialization.to_state_dict(dict(variables))}
-    with open(path, "wb") as file:
-        file.write(serialization.msgpack_serialize(record))
+    try:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        with open(path, "wb") as file:
+            file.write(serialization.msgpack_serialize(record))
+    except OSError as error:
+        raise PretrainedError(f"cannot write weights file {path!r}: {error.strerror}") from None
 
 
 def load_weights(path: str | os.PathLike, *, model: str | None = None) -> dict[str, Any]:

@@ -8,6 +8,7 @@ NCHW activations, OIHW conv kernels ``[out, in / groups, k_h, k_w]`` and ``[out,
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 
 import jax.numpy as jnp
@@ -37,9 +38,11 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """
     path = os.fspath(path)
     suffix = os.path.splitext(path)[1].lower()
+    if os.path.isdir(path):
+        raise PretrainedError(f"weights file {path!r} is a directory; give the state_dict file in it")
     if suffix not in SUFFIXES:
         raise PretrainedError(f"weights file {path!r}: unsupported suffix {suffix or '(none)'!r}; valid: "
-                              f"{', '.join(SUFFIXES)}")
+                              f"{', '.join(SUFFIXES)} (and .msgpack for a lightnets weights file)")
     if not os.path.isfile(path):
         raise PretrainedError(f"weights file {path!r} does not exist")
     tensors = _read_safetensors(path) if suffix == SAFETENSORS_SUFFIX else _read_pickle(path)
@@ -78,8 +81,8 @@ def _read_pickle(path: str) -> dict[str, np.ndarray]:
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises RuntimeError, UnpicklingError, EOFError... for a bad file
-        raise PretrainedError(f"weights file {path!r} cannot be read by torch.load: "
-                              f"{' '.join(str(error).split())[:200]}") from None
+        raise PretrainedError(f"weights file {path!r} {_unreadable_pickle(str(error) or type(error).__name__)}"
+                              ) from None
     for key in _NESTED_KEYS:
         if isinstance(loaded, Mapping) and isinstance(loaded.get(key), Mapping):
             loaded = loaded[key]
@@ -87,3 +90,14 @@ def _read_pickle(path: str) -> dict[str, np.ndarray]:
         raise PretrainedError(f"weights file {path!r} holds a {type(loaded).__name__}, not a state_dict")
     return {key: value.detach().float().numpy() if value.is_floating_point() else value.numpy()
             for key, value in loaded.items() if isinstance(value, torch.Tensor)}
+
+
+def _unreadable_pickle(message: str) -> str:
+    """Why ``torch.load(weights_only=True)`` refused a file, from its (long, multi-paragraph) message."""
+    if "Unsupported global" in message:
+        return ("holds pickled Python objects (a whole model saved with torch.save(model)?), not a state_dict of "
+                "tensors: save model.state_dict() instead")
+    detail = re.sub(r"\x1b\[[0-9;]*m", "", message)
+    detail = re.search(r"WeightsUnpickler error:\s*([^\n]+)", detail)
+    reason = detail.group(1).strip() if detail else " ".join(message.split())[:120]
+    return f"is not a PyTorch checkpoint that torch.load can read as tensors ({reason})"

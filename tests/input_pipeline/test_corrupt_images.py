@@ -2,6 +2,9 @@
 
 import io
 import itertools
+import pathlib
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
@@ -114,5 +117,23 @@ def test_iterators_turn_to_the_guard_at_the_failing_batch_as_a_guarded_run(corru
 def test_error_mode_names_the_record_after_the_plain_pipeline_fails(corrupt_tiny_imagenet):
     data = corrupt_tiny_imagenet.copy_and_resolve_references()
     data.on_corrupt = "error"
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"undecodable image in record.*tiny_imagenet-val"):
+    with pytest.raises(input_pipeline.CorruptImageError, match=r"^undecodable image in record 'tiny_imagenet-val"
+                                                               r"[^']*' \(data.on_corrupt='error'\): ") as caught:
         list(input_pipeline.create_eval_iterator(data, global_batch_size=4))
+    assert "\n" not in str(caught.value) and caught.value.tfds_id.startswith("tiny_imagenet-validation.tfrecord")
+
+
+def test_main_stops_at_an_undecodable_image_with_one_line_naming_it(corrupt_tiny_imagenet, tmp_path):
+    repository = pathlib.Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "main.py", "--config=configs/tiny_imagenet_xsepconv.py:mbv3", f"--workdir={tmp_path}",
+         f"--config.data.data_dir={corrupt_tiny_imagenet.data_dir}",
+         f"--config.data.manual_dir={corrupt_tiny_imagenet.manual_dir}", "--config.data.on_corrupt=error",
+         "--config.data.image_size=32", "--config.batch_size=16", "--config.num_train_steps=1",
+         "--config.warmup_epochs=0"],
+        cwd=repository, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 2, result.stderr[-2000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("main.py: error: ")]
+    assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert errors[0].startswith("main.py: error: undecodable image in record 'tiny_imagenet-train.tfrecord")
+    assert "--config.data.on_corrupt=skip" in errors[0]

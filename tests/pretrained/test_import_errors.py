@@ -69,8 +69,15 @@ def test_bad_files_and_names_get_one_line_errors(tmp_path):
     with pytest.raises(pretrained.PretrainedError, match="is not a safetensors file"):
         read_state_dict(tmp_path / "garbage.safetensors")
     (tmp_path / "garbage.pth").write_bytes(b"not a pickle")
-    with pytest.raises(pretrained.PretrainedError, match="cannot be read by torch.load"):
+    with pytest.raises(pretrained.PretrainedError, match=r"is not a PyTorch checkpoint that torch.load can read as "
+                                                         r"tensors \(Unsupported operand"):
         read_state_dict(tmp_path / "garbage.pth")
+    torch.save(torch.nn.Linear(2, 2), tmp_path / "module.pth")
+    with pytest.raises(pretrained.PretrainedError, match=r"holds pickled Python objects .*save model.state_dict\(\)"):
+        read_state_dict(tmp_path / "module.pth")
+    (tmp_path / "folder.pth").mkdir()
+    with pytest.raises(pretrained.PretrainedError, match="is a directory"):
+        read_state_dict(tmp_path / "folder.pth")
     with pytest.raises(ValueError, match=r"no published PyTorch weights for model 'mobilenet_v2_10' \(did you mean "
                                          r"mobilenet_v2_100"):
         pretrained.get_source("mobilenet_v2_10")
@@ -97,6 +104,13 @@ def test_weights_files_say_which_model_they_hold(state_dict, tmp_path):
         pretrained.load_weights(tmp_path / "bad.msgpack")
     with pytest.raises(pretrained.PretrainedError, match="lightnets weights files end in .msgpack"):
         pretrained.save_weights(tmp_path / "w.bin", model=NAME, model_options={}, variables=variables, origin="test")
+    nested = tmp_path / "new" / "dir" / "w.msgpack"  # parent directories are made
+    pretrained.save_weights(nested, model=NAME, model_options={}, variables=variables, origin="test")
+    assert pretrained.load_weights(nested, model=NAME)["origin"] == "test"
+    (tmp_path / "file").write_text("")
+    with pytest.raises(pretrained.PretrainedError, match="cannot write weights file"):
+        pretrained.save_weights(tmp_path / "file" / "w.msgpack", model=NAME, model_options={}, variables=variables,
+                                origin="test")
 
 
 def test_safetensors_files_are_read_without_pytorch(state_dict, tmp_path):

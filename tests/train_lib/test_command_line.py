@@ -86,6 +86,13 @@ def test_main_exits_2_with_one_line_and_no_traceback(tmp_path):
     assert "Traceback" not in result.stderr + result.stdout
 
 
+def test_main_help_lists_its_flags_without_a_config():
+    result = subprocess.run([sys.executable, "main.py", "--help"], cwd=REPO, capture_output=True, text=True,
+                            env=dict(os.environ, LIGHTNETS_HUGEPAGE_MALLOC="0"), timeout=120)
+    assert "--config is required" not in result.stderr
+    assert all(f"  --{flag}" in result.stdout for flag in ("config", "workdir", "mode", "weights", "checkpoint"))
+
+
 def record(pathname: str, level: int, message: str) -> logging.LogRecord:
     return logging.LogRecord("absl", level, pathname, 1, message, None, None)
 

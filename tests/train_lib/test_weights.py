@@ -8,7 +8,7 @@ from flax import traverse_util
 
 from lightnets import create_model, pretrained
 from tests.train_lib import train_fakes
-from train_lib import ConfigError, evaluate, save_weights, train_and_evaluate, weights
+from train_lib import ConfigError, check_config, evaluate, save_weights, train_and_evaluate, weights
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +115,23 @@ def test_save_weights_writes_msgpack_files_only(trained, tmp_path):
     with pytest.raises(ConfigError, match="lightnets weights files end in .msgpack"):
         save_weights(train_fakes.tiny_config(), str(workdir), str(tmp_path / "w.pth"),
                      data_source=train_fakes.FakeDataSource())
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ConfigError, match=r"^--weights: cannot write weights file '.*/file/w.msgpack'"):
+        save_weights(train_fakes.tiny_config(), str(workdir), str(tmp_path / "file" / "w.msgpack"),
+                     data_source=train_fakes.FakeDataSource())
+    assert save_weights(train_fakes.tiny_config(), str(workdir), str(tmp_path / "new" / "w.msgpack"),
+                        data_source=train_fakes.FakeDataSource()) == 8  # parent directories are made
+
+
+def test_check_mode_reads_init_from_and_names_a_misfit(trained, tmp_path):
+    _, path = trained
+    source = train_fakes.FakeDataSource()
+    check_config(train_fakes.tiny_config(init_from=path), str(tmp_path / "ok"), data_source=source)
+    loaded = pretrained.load_weights(path)["variables"]
+    layer = loaded["params"]["ConvBnAct_0"]
+    wide = {**loaded, "params": {**loaded["params"], "ConvBnAct_0": {**layer, "conv": {"kernel": np.zeros((3, 3, 3, 9))}}}}
+    misfit = str(tmp_path / "wide.msgpack")
+    pretrained.save_weights(misfit, model=train_fakes.MODEL_NAME, model_options={}, variables=wide, origin="test")
+    with pytest.raises(ConfigError, match=r"^init_from='.*wide.msgpack': variable params/ConvBnAct_0/conv/kernel has "
+                                          r"shape \(3, 3, 3, 9\)"):
+        check_config(train_fakes.tiny_config(init_from=misfit), str(tmp_path / "bad"), data_source=source)
