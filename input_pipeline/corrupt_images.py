@@ -11,7 +11,7 @@ block's examples go through a small dataset (`from_tensor_slices` → map → `i
 tagged with their position in the block, are gathered into one element; where an example failed, a
 placeholder marked not-ok takes its place. A parallel deterministic `map` runs the blocks, in order, and
 deals with the failures of a block inside that same map (dropped and logged, or an error). The nested dataset
-makes it 10–20% slower than the plain pipeline (docs/input_pipeline.md). Nothing is silently relabelled: a
+makes it 8–30% slower than the plain pipeline (docs/input_pipeline.md). Nothing is silently relabelled: a
 failed image is either dropped with its label or stops the pipeline.
 """
 import re
