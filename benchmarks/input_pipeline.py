@@ -155,10 +155,10 @@ def pil_rates(jpegs: list[bytes], *, repeats: int) -> dict[str, float]:
     return best_rates(run_pass, len(jpegs), repeats=repeats)
 
 
-def write_tiny_imagenet_archive(path: pathlib.Path, jpegs: list[bytes], *, num_classes: int = 2,
-                                num_val: int = 8) -> None:
-    """A tiny-imagenet-200.zip (the real layout) whose train images are `jpegs` (class i % num_classes) and
-    whose validation images are the first `num_val` of them."""
+def write_tiny_imagenet_archive(path: pathlib.Path, jpegs: list[bytes], *, validation: list[bytes] | None = None,
+                                num_classes: int = 2) -> None:
+    """A tiny-imagenet-200.zip (the real layout) whose train images are `jpegs` and whose validation images are
+    `validation` (default: the first 8 of `jpegs`); image i of either split is of class i % num_classes."""
     root, wnids = "tiny-imagenet-200", [f"n{index:08d}" for index in range(num_classes)]
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr(f"{root}/wnids.txt", "\n".join(wnids) + "\n")
@@ -166,7 +166,7 @@ def write_tiny_imagenet_archive(path: pathlib.Path, jpegs: list[bytes], *, num_c
             wnid = wnids[index % num_classes]
             archive.writestr(f"{root}/train/{wnid}/images/{wnid}_{index}.JPEG", jpeg)
         annotations = []
-        for index, jpeg in enumerate(jpegs[:num_val]):
+        for index, jpeg in enumerate(jpegs[:8] if validation is None else validation):
             archive.writestr(f"{root}/val/images/val_{index}.JPEG", jpeg)
             annotations.append(f"val_{index}.JPEG\t{wnids[index % num_classes]}\t0\t0\t1\t1\n")
         archive.writestr(f"{root}/val/val_annotations.txt", "".join(annotations))

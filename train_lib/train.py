@@ -92,10 +92,7 @@ def check_config(
     workdir.check_resumable(workdir_path, config)
     check_image_size(validated.model, config.model, config.data.image_size)
     if config.init_from:  # reads the file: its tensors must fit, as at the run's step 0
-        abstract = jax.eval_shape(lambda key: initial_variables(validated.model, rng=key,
-                                                                image_size=config.data.image_size), jax.random.key(0))
-        _init_from_variables(config, validated.model, {"params": abstract["params"],
-                                                       "batch_stats": abstract.get("batch_stats", {})})
+        _init_from_variables(config, validated.model, _abstract_variables(validated.model, config.data.image_size))
     counts = count_model(validated.model, config.data.image_size)
     logging.info("Config OK: %s (%.2fM params, %.1fM MAdds at %d px) on %s, batch %d on %d device(s); workdir %s.",
                  config.model, counts.params / 1e6, counts.madds / 1e6, config.data.image_size,
@@ -192,10 +189,9 @@ def restore_eval_variables(checkpointer: checkpointing.Checkpointer, step: int, 
     """The variables to evaluate from checkpoint ``step``: its ``ema`` when it keeps one, else ``params`` and
     ``batch_stats``; returns (variables, whether they are the moving average). Raises ConfigError when the
     checkpoint holds another model's variables."""
-    abstract = jax.eval_shape(lambda key: initial_variables(model, rng=key, image_size=image_size), jax.random.key(0))
     sharding = partitioning.replicated(mesh)
     variables = jax.tree.map(lambda leaf: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=sharding),
-                             {"params": abstract["params"], "batch_stats": abstract.get("batch_stats", {})})
+                             _abstract_variables(model, image_size))
     try:
         return checkpointer.restore_parts(step, {"ema": variables})["ema"], True
     except checkpointing.CheckpointMismatchError:  # no moving average kept (or another model: said below)
@@ -205,6 +201,12 @@ def restore_eval_variables(checkpointer: checkpointing.Checkpointer, step: int, 
     except checkpointing.CheckpointMismatchError as error:
         raise ConfigError(f"{error}: the checkpoint holds another model's variables") from None
     return {"batch_stats": {}, **restored}, False
+
+
+def _abstract_variables(model: nn.Module, image_size: int) -> dict[str, Any]:
+    """{'params', 'batch_stats'} of ``model`` as shapes and dtypes (``jax.ShapeDtypeStruct``), computing nothing."""
+    abstract = jax.eval_shape(lambda key: initial_variables(model, rng=key, image_size=image_size), jax.random.key(0))
+    return {"params": abstract["params"], "batch_stats": abstract.get("batch_stats", {})}
 
 
 def checkpoint_step(checkpointer: checkpointing.Checkpointer, checkpoint: str, workdir_path: str) -> int:

@@ -5,7 +5,6 @@ import itertools
 import pathlib
 import subprocess
 import sys
-import zipfile
 
 import numpy as np
 import pytest
@@ -13,6 +12,7 @@ import tensorflow as tf
 from PIL import Image
 
 import input_pipeline
+from benchmarks.input_pipeline import write_tiny_imagenet_archive
 from input_pipeline import corrupt_images, recipes
 
 
@@ -74,17 +74,10 @@ def corrupt_tiny_imagenet(tmp_path_factory):
     """tiny_imagenet from a generated archive: 16 train images (one garbage, one truncated), 6 validation
     images (one garbage)."""
     manual_dir = tmp_path_factory.mktemp("manual")
-    root, wnids = "tiny-imagenet-200", ("n01443537", "n02124075")
-    with zipfile.ZipFile(manual_dir / "tiny-imagenet-200.zip", "w") as archive:
-        archive.writestr(f"{root}/wnids.txt", "\n".join(wnids) + "\n")
-        for index in range(16):
-            image = {3: b"garbage", 11: _jpeg(index)[:300]}.get(index, _jpeg(10 * index))
-            archive.writestr(f"{root}/train/{wnids[index % 2]}/images/{wnids[index % 2]}_{index}.JPEG", image)
-        annotations = []
-        for index in range(6):
-            archive.writestr(f"{root}/val/images/val_{index}.JPEG", b"garbage" if index == 4 else _jpeg(7 * index))
-            annotations.append(f"val_{index}.JPEG\t{wnids[index % 2]}\t0\t0\t1\t1\n")
-        archive.writestr(f"{root}/val/val_annotations.txt", "".join(annotations))
+    write_tiny_imagenet_archive(
+        manual_dir / "tiny-imagenet-200.zip",
+        [{3: b"garbage", 11: _jpeg(index)[:300]}.get(index, _jpeg(10 * index)) for index in range(16)],
+        validation=[b"garbage" if index == 4 else _jpeg(7 * index) for index in range(6)])
     data = input_pipeline.default_data_config("tiny_imagenet")
     data.data_dir, data.manual_dir = str(tmp_path_factory.mktemp("tfds")), str(manual_dir)
     data.on_corrupt = "skip"
